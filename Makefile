@@ -1,0 +1,37 @@
+# nicfile — top-level Makefile.
+#   make demo   boot the two-VM test bed and run the main end-to-end job
+#   make test   every test (host + VM); ends with "N passed, N failed"
+#   make bench  benchmarks (bench/), separate from the tests
+# Both install what they need (make deps) and build the kernel (make kernel).
+
+# The kernel base: Debian's linux-source-6.12 at exactly this version.
+LINUX_SOURCE_VERSION := 6.12.117-1~deb12u1
+
+.PHONY: all deps kernel userland test demo bench clean distclean
+all: userland
+
+deps:
+	@tools/install-deps '$(LINUX_SOURCE_VERSION)'
+
+kernel: deps
+	@kernel/build.sh '$(LINUX_SOURCE_VERSION)'
+
+userland: deps
+	@$(MAKE) --no-print-directory -f userland.mk
+
+test: deps kernel userland
+	@tests/run
+
+demo: deps kernel userland
+	@tools/demo
+
+bench: deps kernel userland
+	@bench/run
+
+clean:
+	@$(MAKE) --no-print-directory -f userland.mk clean
+	rm -rf build/vm build/test-logs
+
+# Also drops the kernel tree and objects (ccache keeps rebuilds fast).
+distclean:
+	rm -rf build

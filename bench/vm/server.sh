@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Server side of bench/run, inside the server VM.  Walks the plan
+# ($BENCH_PLAN: id<TAB>kind<TAB>file<TAB>server-cmd<TAB>client-cmd) in step
+# with client.sh and records, per case, the server VM's busy CPU time and its
+# page-cache size before and after.  kind: perftest (the server command ends
+# by itself), daemon (runs until the client is done with the case), local
+# (runs here only; the client waits).
+set -u
+R=$NICFILE_RUN
+export BENCH_FILE=$NICFILE_MNT/bench/data.bin
+mkdir -p "$NICFILE_MNT/bench"
+head -c $((BENCH_FILE_MIB << 20)) /dev/urandom > "$BENCH_FILE"
+sync
+busy() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+cached() { awk '/^Cached:/{ print $2 }' /proc/meminfo; }
+while IFS=$'\t' read -r id kind file scmd _; do
+	[ "$file" = 1 ] && { sync; echo 3 > /proc/sys/vm/drop_caches; }
+	c0=$(cached) b0=$(busy)
+	case $kind in
+	perftest) timeout 300 bash -c "$scmd" > "$R/srv.$id.txt" 2>&1; rc=$? ;;
+	local) timeout 600 bash -c "$scmd" > "$R/srv.$id.txt" 2>&1; rc=$? ;;
+	daemon)
+		bash -c "$scmd" > "$R/srv.$id.txt" 2>&1 &
+		pid=$!
+		for _ in $(seq 3000); do [ -f "$R/cli-done.$id" ] && break; sleep 0.2; done
+		kill "$pid" 2>/dev/null
+		wait "$pid"
+		rc=$?
+		;;
+	esac
+	echo "{\"rc\":$rc,\"busy_jiffies\":$(($(busy) - b0)),\"hz\":$(getconf CLK_TCK),\"cached_kb_before\":$c0,\"cached_kb_after\":$(cached)}" > "$R/srv.$id.json"
+	: > "$R/srv-done.$id"
+done < "$BENCH_PLAN"

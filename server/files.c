@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: MIT
+/*
+ * files.c - the shared table of registered files. A file's identity is
+ * (dev, ino); its generation hashes (dev, ino, size, mtime, ctime) as
+ * registered. Change is noticed three ways, any one enough: inotify on the
+ * inode, a stat that no longer matches, and the path now naming another
+ * inode (replace by rename).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+#include "nicfile.h"
+#include "confine.h"
+#include "files.h"
+#include "log.h"
+
+#define WATCH_MASK (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF)
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+	h ^= h >> 31;
+	h *= 0xbf58476d1ce4e5b9ull;
+	return h ^ (h >> 29);
+}
+
+uint64_t files_generation_of(const struct stat *st)
+{
+	uint64_t h = 0x6e6963666c65ull;
+	h = mix(h, (uint64_t)st->st_dev);
+	h = mix(h, (uint64_t)st->st_ino);
+	h = mix(h, (uint64_t)st->st_size);
+	h = mix(h, (uint64_t)st->st_mtim.tv_sec * 1000000000ull + (uint64_t)st->st_mtim.tv_nsec);
+	h = mix(h, (uint64_t)st->st_ctim.tv_sec * 1000000000ull + (uint64_t)st->st_ctim.tv_nsec);
+	return h | 1;
+}
+
+static int same_version(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+int files_init(struct files *t)
+{
+	memset(t, 0, sizeof(*t));
+	/* Optional: without it, stat checks still catch every change. */
+	t->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	return t->inotify_fd < 0 ? -errno : 0;
+}
+
+static void file_free(struct files *t, struct nf_file *f)
+{
+	int shared_wd = 0;
+	for (struct nf_file *o = t->list; o; o = o->next)
+		if (o != f && o->wd == f->wd)
+			shared_wd = 1;
+	if (f->wd >= 0 && !shared_wd && t->inotify_fd >= 0)
+		inotify_rm_watch(t->inotify_fd, f->wd);
+	nicfile_region_free(f->region);
+	if (f->fd >= 0)
+		close(f->fd);
+	log_info("closed %s", f->name);
+	free(f->rel);
+	free(f->name);
+	free(f);
+	t->count--;
+}
+
+void files_mark_changed(struct files *t, struct nf_file *f, const char *why)
+{
+	if (f->changed)
+		return;
+	f->changed = 1;
+	log_info("%s changed (%s); clients holding it are told", f->name, why);
+	if (t->on_change)
+		t->on_change(f, t->arg);
+}
+
+int files_check(struct files *t, struct nf_file *f, int root_fd)
+{
+	struct stat now, named;
+	int pfd = -1;
+
+	if (f->changed)
+		return -ESTALE;
+	if (fstat(f->fd, &now) || !same_version(&now, &f->st0)) {
+		files_mark_changed(t, f, "stat differs");
+		return -ESTALE;
+	}
+	if (confine_resolve(root_fd, f->rel, &pfd, &named)) {
+		files_mark_changed(t, f, "path gone");
+		return -ESTALE;
+	}
+	close(pfd);
+	if (named.st_ino != now.st_ino || named.st_dev != now.st_dev) {
+		files_mark_changed(t, f, "path replaced");
+		return -ESTALE;
+	}
+	return 0;
+}
+
+int files_get(struct files *t, int idx, const char *export_name, int root_fd,
+	      const char *rel, struct nf_file **out)
+{
+	struct nf_file *f;
+	struct stat st;
+	char proc[64];
+	int fd, err;
+
+	fd = confine_open_regular(root_fd, rel, &st);
+	if (fd < 0)
+		return fd;
+	for (f = t->list; f; f = f->next) {
+		if (f->changed || f->st0.st_dev != st.st_dev || f->st0.st_ino != st.st_ino)
+			continue;
+		if (!same_version(&f->st0, &st)) {
+			files_mark_changed(t, f, "stat differs at open");
+			continue;
+		}
+		close(fd);
+		f->refs++;
+		*out = f;
+		return 0;
+	}
+
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		close(fd);
+		return -ENOMEM;
+	}
+	f->fd = fd;
+	f->wd = -1;
+	f->export_idx = idx;
+	f->rel = strdup(rel);
+	if (asprintf(&f->name, "%s/%s", export_name, rel) < 0)
+		f->name = NULL;
+	t->count++;
+	if (!f->rel || !f->name) {
+		file_free(t, f);
+		return -ENOMEM;
+	}
+	/* Watch before registering so no change slips between the two. */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	f->wd = t->inotify_fd < 0 ? -1 : inotify_add_watch(t->inotify_fd, proc, WATCH_MASK);
+	err = nicfile_region_register(t->pd, fd, t->reg_flags, &f->region);
+	if (err) {
+		log_warn("cannot register %s: %s", f->name, nicfile_strerror(err));
+		file_free(t, f);
+		return err == -EPERM ? -EPERM : err;
+	}
+	if (fstat(fd, &f->st0) || (uint64_t)f->st0.st_size != nicfile_region_length(f->region)) {
+		log_warn("%s changed while it was being registered", f->name);
+		file_free(t, f);
+		return -EAGAIN;
+	}
+	f->generation = files_generation_of(&f->st0);
+	nicfile_region_prefetch(f->region, 0, nicfile_region_length(f->region));
+	f->refs = 1;
+	f->next = t->list;
+	t->list = f;
+	log_info("registered %s: %llu bytes, mode %s", f->name,
+		 (unsigned long long)nicfile_region_length(f->region),
+		 nicfile_mode_name(nicfile_region_mode(f->region)));
+	*out = f;
+	return 0;
+}
+
+void files_put(struct files *t, struct nf_file *f)
+{
+	if (--f->refs == 0) {
+		f->idle_since = time(NULL);
+		/* A changed file is of no use to anyone any more. */
+		if (f->changed)
+			files_sweep(t, f->idle_since, -1);
+	}
+}
+
+void files_inotify(struct files *t)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n;
+
+	while (t->inotify_fd >= 0 && (n = read(t->inotify_fd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+			for (struct nf_file *f = t->list; f; f = f->next)
+				if (f->wd == ev->wd && !(ev->mask & IN_IGNORED))
+					files_mark_changed(t, f, ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF) ?
+							   "deleted or moved" : "written or truncated");
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+}
+
+void files_sweep(struct files *t, time_t now, int idle_s)
+{
+	/* A cheap stat of every file in use: catches changes inotify missed. */
+	for (struct nf_file *f = t->list; f; f = f->next) {
+		struct stat st;
+		if (f->refs && !f->changed && (fstat(f->fd, &st) || !same_version(&st, &f->st0)))
+			files_mark_changed(t, f, "stat differs");
+	}
+	for (struct nf_file **p = &t->list; *p;) {
+		struct nf_file *f = *p;
+		if (f->refs == 0 && (f->changed || (idle_s >= 0 && now - f->idle_since >= idle_s))) {
+			*p = f->next;
+			file_free(t, f);
+		} else {
+			p = &f->next;
+		}
+	}
+}
+
+void files_destroy(struct files *t)
+{
+	while (t->list) {
+		struct nf_file *f = t->list;
+		t->list = f->next;
+		file_free(t, f);
+	}
+	if (t->inotify_fd >= 0)
+		close(t->inotify_fd);
+}

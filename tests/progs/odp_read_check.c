@@ -1,0 +1,1109 @@
+/*
+ * odp_read_check — data-integrity and invalidation checks for ODP MRs.
+ *
+ * Server: creates (or reuses) a file, mmaps it MAP_SHARED, registers the
+ * mapping as an On-Demand-Paging MR, accepts one rdma_cm connection and
+ * obeys text commands on a TCP control connection (port + 1):
+ *   info | mr I | trunc LEN | pwrite OFF LEN SEED | munmap | drop on|off |
+ *   stat | quit
+ * Client: connects both, runs one scenario of remote READs (and WRITEs)
+ * and compares every byte with what the file must contain.
+ *
+ * File contents are a deterministic function of (seed, offset), so the
+ * client needs no copy of the file.  Scenarios: check, write, truncate,
+ * munmap, dropcache, zeros, mrs.
+ *
+ *   odp_read_check server --file F --size N [--seed S] [--ro] [--sparse]
+ *                  [--mrs N] [--bind IP] [--port P]
+ *   odp_read_check client --server IP --test NAME [--seed S] [--count N]
+ *                  [--secs S] [--port P]
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <infiniband/verbs.h>
+#include <rdma/rdma_cma.h>
+
+#define PAGE 4096UL
+#define LOCAL_BUF (4UL << 20)	/* client's local ODP buffer */
+#define QDEPTH 8
+#define SLOT (LOCAL_BUF / QDEPTH)
+#define MAX_READ (SLOT - PAGE)
+
+static const char *prog = "odp_read_check";
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "%s: FAIL: ", prog);
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+	exit(1);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- the file's contents ---------------------------------------------- */
+
+static uint64_t mix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+static uint8_t pat(uint64_t seed, uint64_t off)
+{
+	return (uint8_t)(mix(seed * 0x100000001b3ULL + (off >> 3)) >>
+			 ((off & 7) * 8));
+}
+
+static void fill(uint8_t *p, uint64_t seed, uint64_t off, size_t len)
+{
+	size_t i = 0;
+
+	/* byte by byte up to a word boundary, then a word at a time */
+	for (; i < len && ((off + i) & 7); i++)
+		p[i] = pat(seed, off + i);
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w = mix(seed * 0x100000001b3ULL + ((off + i) >> 3));
+
+		memcpy(p + i, &w, 8);	/* little-endian, as pat() */
+	}
+	for (; i < len; i++)
+		p[i] = pat(seed, off + i);
+}
+
+/* xorshift for test choices, seeded per run */
+static uint64_t rng_state = 88172645463325252ULL;
+static uint64_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+/* ---- control channel ---------------------------------------------------- */
+
+static void sendline(int fd, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	buf[n++] = '\n';
+	if (write(fd, buf, n) != n)
+		die("control write: %s", strerror(errno));
+}
+
+static int recvline(int fd, char *buf, size_t sz)
+{
+	size_t n = 0;
+
+	while (n + 1 < sz) {
+		ssize_t r = read(fd, buf + n, 1);
+
+		if (r <= 0)
+			return -1;
+		if (buf[n] == '\n')
+			break;
+		n++;
+	}
+	buf[n] = 0;
+	return (int)n;
+}
+
+/* ---- rdma_cm helpers ---------------------------------------------------- */
+
+static struct rdma_cm_event *wait_event(struct rdma_event_channel *ch,
+					enum rdma_cm_event_type want)
+{
+	struct rdma_cm_event *ev;
+
+	if (rdma_get_cm_event(ch, &ev))
+		die("rdma_get_cm_event: %s", strerror(errno));
+	if (ev->event != want)
+		die("rdma_cm event %s (status %d), wanted %s",
+		    rdma_event_str(ev->event), ev->status,
+		    rdma_event_str(want));
+	return ev;
+}
+
+static void make_qp(struct rdma_cm_id *id, struct ibv_pd *pd,
+		    struct ibv_cq **cq)
+{
+	struct ibv_qp_init_attr qa = { 0 };
+
+	*cq = ibv_create_cq(id->verbs, 64, NULL, NULL, 0);
+	if (!*cq)
+		die("ibv_create_cq: %s", strerror(errno));
+	qa.send_cq = *cq;
+	qa.recv_cq = *cq;
+	qa.qp_type = IBV_QPT_RC;
+	qa.cap.max_send_wr = 32;
+	qa.cap.max_recv_wr = 4;
+	qa.cap.max_send_sge = 1;
+	qa.cap.max_recv_sge = 1;
+	if (rdma_create_qp(id, pd, &qa))
+		die("rdma_create_qp: %s", strerror(errno));
+}
+
+/* ---- server ---------------------------------------------------------------- */
+
+struct server {
+	const char *file;
+	uint64_t size;
+	uint64_t seed;
+	bool ro, sparse;
+	int nmrs;
+	int fd;
+	uint8_t *base;
+	struct ibv_pd *pd;
+	struct ibv_mr *mr;
+	struct ibv_mr **mrs;
+	volatile int drop_run;
+	long drops;
+	pthread_t drop_thread;
+};
+
+static long meminfo_kb(const char *path, const char *key)
+{
+	char line[256];
+	long v = -1;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, strlen(key)) &&
+		    line[strlen(key)] == ':') {
+			v = atol(line + strlen(key) + 1);
+			break;
+		}
+	}
+	fclose(f);
+	return v;
+}
+
+static void make_file(struct server *s)
+{
+	int fd = open(s->file, O_RDWR | O_CREAT | O_TRUNC, 0644);
+
+	if (fd < 0)
+		die("open %s: %s", s->file, strerror(errno));
+	if (s->sparse) {
+		if (ftruncate(fd, (off_t)s->size))
+			die("ftruncate: %s", strerror(errno));
+	} else {
+		static uint8_t blk[1 << 20];
+
+		for (uint64_t off = 0; off < s->size; off += sizeof(blk)) {
+			size_t n = s->size - off < sizeof(blk) ?
+				   s->size - off : sizeof(blk);
+
+			fill(blk, s->seed, off, n);
+			if (pwrite(fd, blk, n, (off_t)off) != (ssize_t)n)
+				die("pwrite: %s", strerror(errno));
+		}
+	}
+	if (fsync(fd))
+		die("fsync: %s", strerror(errno));
+	close(fd);
+}
+
+static void *drop_loop(void *arg)
+{
+	struct server *s = arg;
+
+	while (s->drop_run) {
+		int fd;
+
+		/* zap our PTEs so the page cache can really be dropped */
+		madvise(s->base, s->size, MADV_DONTNEED);
+		posix_fadvise(s->fd, 0, 0, POSIX_FADV_DONTNEED);
+		fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+		if (fd >= 0) {
+			if (write(fd, "3\n", 2) == 2)
+				s->drops++;
+			close(fd);
+		}
+		usleep(20000);
+	}
+	return NULL;
+}
+
+static int run_server(struct server *s, const char *bind_ip, int port)
+{
+	struct rdma_event_channel *ch;
+	struct rdma_cm_id *listen_id, *id;
+	struct rdma_cm_event *ev;
+	struct rdma_conn_param cp = { 0 };
+	struct sockaddr_in sa = { 0 };
+	struct ibv_cq *cq;
+	int access, lfd, cfd, one = 1;
+	long free0, free1, pin;
+	double t0;
+	char line[256];
+
+	make_file(s);
+	s->fd = open(s->file, s->ro ? O_RDONLY : O_RDWR);
+	if (s->fd < 0)
+		die("open %s: %s", s->file, strerror(errno));
+	s->base = mmap(NULL, s->size, PROT_READ | (s->ro ? 0 : PROT_WRITE),
+		       MAP_SHARED, s->fd, 0);
+	if (s->base == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
+
+	ch = rdma_create_event_channel();
+	if (!ch || rdma_create_id(ch, &listen_id, NULL, RDMA_PS_TCP))
+		die("rdma_create_id: %s", strerror(errno));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(port);
+	if (inet_pton(AF_INET, bind_ip, &sa.sin_addr) != 1)
+		die("bad --bind address %s", bind_ip);
+	if (rdma_bind_addr(listen_id, (struct sockaddr *)&sa))
+		die("rdma_bind_addr %s: %s", bind_ip, strerror(errno));
+	if (!listen_id->verbs)
+		die("no RDMA device for %s", bind_ip);
+	s->pd = ibv_alloc_pd(listen_id->verbs);
+	if (!s->pd)
+		die("ibv_alloc_pd: %s", strerror(errno));
+
+	access = IBV_ACCESS_ON_DEMAND | IBV_ACCESS_REMOTE_READ;
+	if (!s->ro)
+		access |= IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |
+			  IBV_ACCESS_REMOTE_ATOMIC;
+	free0 = meminfo_kb("/proc/meminfo", "MemFree");
+	t0 = now();
+	s->mr = ibv_reg_mr(s->pd, s->base, s->size, access);
+	if (!s->mr)
+		die("ibv_reg_mr (ODP, %" PRIu64 " bytes): %s", s->size,
+		    strerror(errno));
+	free1 = meminfo_kb("/proc/meminfo", "MemFree");
+	pin = meminfo_kb("/proc/self/status", "VmPin");
+	printf("server: ODP MR of %" PRIu64 " bytes%s registered in %.3fs, rkey %#x; MemFree %ld -> %ld kB, VmPin %ld kB\n",
+	       s->size, s->ro ? " (read-only mapping, remote read only)" : "",
+	       now() - t0, s->mr->rkey, free0, free1, pin);
+
+	if (s->nmrs) {
+		s->mrs = calloc(s->nmrs, sizeof(*s->mrs));
+		t0 = now();
+		for (int i = 0; i < s->nmrs; i++) {
+			uint64_t off = ((uint64_t)i * PAGE) % s->size;
+			uint64_t len = s->size - off < 2 * PAGE ?
+				       s->size - off : 2 * PAGE;
+
+			s->mrs[i] = ibv_reg_mr(s->pd, s->base + off, len,
+					       access);
+			if (!s->mrs[i])
+				die("ibv_reg_mr #%d: %s", i, strerror(errno));
+		}
+		printf("server: %d more ODP MRs registered in %.3fs, VmPin %ld kB\n",
+		       s->nmrs, now() - t0,
+		       meminfo_kb("/proc/self/status", "VmPin"));
+	}
+	fflush(stdout);
+
+	if (rdma_listen(listen_id, 1))
+		die("rdma_listen: %s", strerror(errno));
+
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	sa.sin_port = htons(port + 1);
+	sa.sin_addr.s_addr = INADDR_ANY;
+	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 1))
+		die("control socket: %s", strerror(errno));
+	printf("server: listening on %s:%d (rdma_cm) and :%d (control)\n",
+	       bind_ip, port, port + 1);
+	fflush(stdout);
+	cfd = accept(lfd, NULL, NULL);
+	if (cfd < 0)
+		die("accept: %s", strerror(errno));
+
+	ev = wait_event(ch, RDMA_CM_EVENT_CONNECT_REQUEST);
+	id = ev->id;
+	rdma_ack_cm_event(ev);
+	make_qp(id, s->pd, &cq);
+	cp.responder_resources = 16;
+	cp.initiator_depth = 16;
+	cp.rnr_retry_count = 7;
+	if (rdma_accept(id, &cp))
+		die("rdma_accept: %s", strerror(errno));
+	ev = wait_event(ch, RDMA_CM_EVENT_ESTABLISHED);
+	rdma_ack_cm_event(ev);
+	printf("server: connected\n");
+	fflush(stdout);
+
+	while (recvline(cfd, line, sizeof(line)) >= 0) {
+		uint64_t a, b, c;
+		int i;
+
+		if (!strcmp(line, "info")) {
+			sendline(cfd, "ok %" PRIu64 " %u %" PRIu64,
+				 (uint64_t)(uintptr_t)s->base, s->mr->rkey,
+				 s->size);
+		} else if (sscanf(line, "mr %d", &i) == 1) {
+			if (i < 0 || i >= s->nmrs) {
+				sendline(cfd, "err no such mr");
+				continue;
+			}
+			sendline(cfd, "ok %" PRIu64 " %u %" PRIu64,
+				 (uint64_t)(uintptr_t)s->mrs[i]->addr,
+				 s->mrs[i]->rkey, (uint64_t)s->mrs[i]->length);
+		} else if (sscanf(line, "trunc %" SCNu64, &a) == 1) {
+			if (ftruncate(s->fd, (off_t)a))
+				sendline(cfd, "err %s", strerror(errno));
+			else
+				sendline(cfd, "ok");
+		} else if (sscanf(line, "pwrite %" SCNu64 " %" SCNu64 " %" SCNu64,
+				  &a, &b, &c) == 3) {
+			uint8_t *buf = malloc(b);
+			int wfd = open(s->file, O_WRONLY);
+
+			fill(buf, c, a, b);
+			if (wfd < 0 || pwrite(wfd, buf, b, (off_t)a) != (ssize_t)b)
+				sendline(cfd, "err %s", strerror(errno));
+			else
+				sendline(cfd, "ok");
+			if (wfd >= 0)
+				close(wfd);
+			free(buf);
+		} else if (!strcmp(line, "munmap")) {
+			t0 = now();
+			if (munmap(s->base, s->size))
+				sendline(cfd, "err %s", strerror(errno));
+			else
+				sendline(cfd, "ok %.3f", now() - t0);
+		} else if (!strcmp(line, "drop on")) {
+			s->drop_run = 1;
+			pthread_create(&s->drop_thread, NULL, drop_loop, s);
+			sendline(cfd, "ok");
+		} else if (!strcmp(line, "drop off")) {
+			s->drop_run = 0;
+			pthread_join(s->drop_thread, NULL);
+			sendline(cfd, "ok %ld", s->drops);
+		} else if (!strcmp(line, "stat")) {
+			sendline(cfd, "ok %ld %ld",
+				 meminfo_kb("/proc/self/status", "VmPin"),
+				 meminfo_kb("/proc/meminfo", "MemFree"));
+		} else if (!strcmp(line, "quit")) {
+			sendline(cfd, "ok");
+			break;
+		} else {
+			sendline(cfd, "err unknown command");
+		}
+		printf("server: %s\n", line);
+		fflush(stdout);
+	}
+
+	rdma_disconnect(id);
+	rdma_destroy_qp(id);
+	ibv_destroy_cq(cq);
+	for (int i = 0; i < s->nmrs; i++)
+		ibv_dereg_mr(s->mrs[i]);
+	ibv_dereg_mr(s->mr);
+	printf("server: done\n");
+	return 0;
+}
+
+/* ---- client ---------------------------------------------------------------- */
+
+struct client {
+	int cfd;
+	struct rdma_cm_id *id;
+	struct ibv_pd *pd;
+	struct ibv_cq *cq;
+	uint8_t *buf;		/* local ODP buffer, QDEPTH slots */
+	struct ibv_mr *mr;
+	uint64_t raddr, size, seed;
+	uint32_t rkey;
+	uint8_t *shadow;	/* expected file contents (NULL: compute) */
+	uint64_t reads, bytes, writes;
+	/* one outstanding request per slot */
+	struct req {
+		bool busy, write;
+		uint64_t off;	/* file offset */
+		uint32_t len;
+		uint32_t loff;	/* offset in the slot */
+	} req[QDEPTH];
+	int busy;
+};
+
+static void command(struct client *c, char *reply, size_t sz,
+		    const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	sendline(c->cfd, "%s", buf);
+	if (recvline(c->cfd, reply, sz) < 0)
+		die("control: server closed the connection after '%s'", buf);
+	if (strncmp(reply, "ok", 2))
+		die("server: '%s' -> '%s'", buf, reply);
+}
+
+static bool verify = true;
+
+static uint8_t expect(struct client *c, uint64_t off)
+{
+	if (c->shadow)
+		return c->shadow[off];
+	return c->seed == 0 ? 0 : pat(c->seed, off);
+}
+
+static void post(struct client *c, int slot, bool write, uint64_t off,
+		 uint32_t len, uint32_t loff)
+{
+	struct ibv_sge sge = {
+		.addr = (uintptr_t)(c->buf + slot * SLOT + loff),
+		.length = len,
+		.lkey = c->mr->lkey,
+	};
+	struct ibv_send_wr wr = {
+		.wr_id = (uint64_t)slot,
+		.sg_list = &sge,
+		.num_sge = 1,
+		.opcode = write ? IBV_WR_RDMA_WRITE : IBV_WR_RDMA_READ,
+		.send_flags = IBV_SEND_SIGNALED,
+		.wr.rdma.remote_addr = c->raddr + off,
+		.wr.rdma.rkey = c->rkey,
+	}, *bad;
+
+	if (write) {
+		uint64_t wseed = rnd() | 1;
+
+		fill(c->buf + slot * SLOT + loff, wseed, off, len);
+		if (c->shadow)
+			memcpy(c->shadow + off, c->buf + slot * SLOT + loff,
+			       len);
+	}
+	if (ibv_post_send(c->id->qp, &wr, &bad))
+		die("ibv_post_send: %s", strerror(errno));
+	c->req[slot] = (struct req){ true, write, off, len, loff };
+	c->busy++;
+}
+
+/* Wait for one completion; returns its status, verifies READ data. */
+static enum ibv_wc_status reap(struct client *c, double timeout)
+{
+	struct ibv_wc wc;
+	double t0 = now();
+	int n;
+
+	while ((n = ibv_poll_cq(c->cq, 1, &wc)) == 0) {
+		if (now() - t0 > timeout)
+			die("no completion within %.0fs (%d outstanding)",
+			    timeout, c->busy);
+	}
+	if (n < 0)
+		die("ibv_poll_cq");
+	struct req *r = &c->req[wc.wr_id];
+
+	r->busy = false;
+	c->busy--;
+	if (wc.status != IBV_WC_SUCCESS) {
+		fprintf(stderr, "%s: %s of %u bytes at file offset %" PRIu64 ": %s\n",
+			prog, r->write ? "write" : "read", r->len, r->off,
+			ibv_wc_status_str(wc.status));
+		return wc.status;
+	}
+	if (!r->write && verify) {
+		const uint8_t *p = c->buf + wc.wr_id * SLOT + r->loff;
+
+		if (c->shadow && !memcmp(p, c->shadow + r->off, r->len))
+			goto good;
+		if (!c->shadow && c->seed == 0 && p[0] == 0 &&
+		    !memcmp(p, p + 1, r->len - 1))
+			goto good;
+		for (uint32_t i = 0; i < r->len; i++) {
+			if (p[i] != expect(c, r->off + i))
+				die("byte %" PRIu64 " (read of %u at %" PRIu64 ", local offset %u, byte %u): got %#x, want %#x",
+				    r->off + i, r->len, r->off, r->loff, i,
+				    p[i], expect(c, r->off + i));
+		}
+	}
+good:
+	if (!r->write) {
+		c->reads++;
+		c->bytes += r->len;
+	} else {
+		c->writes++;
+	}
+	return IBV_WC_SUCCESS;
+}
+
+static int free_slot(struct client *c)
+{
+	for (int i = 0; i < QDEPTH; i++)
+		if (!c->req[i].busy)
+			return i;
+	return -1;
+}
+
+/* Pick a read: unaligned, often crossing one or more page boundaries. */
+static void pick(struct client *c __attribute__((unused)), uint64_t lo, uint64_t hi, uint64_t *off,
+		 uint32_t *len)
+{
+	uint64_t span = hi - lo;
+	uint32_t l;
+
+	switch (rnd() % 4) {
+	case 0:	/* small, straddling a page boundary */
+		l = 2 + rnd() % 64;
+		break;
+	case 1:	/* about an MTU */
+		l = 900 + rnd() % 4000;
+		break;
+	case 2:	/* several pages */
+		l = 1 + rnd() % (4 * PAGE);
+		break;
+	default: /* large */
+		l = 1 + rnd() % (16 * PAGE);
+		break;
+	}
+	if (l > span)
+		l = (uint32_t)span;
+	if (rnd() % 4 == 0 && span > PAGE + l) {
+		/* end just past a page boundary */
+		uint64_t b = (lo + PAGE + rnd() % (span - l - PAGE)) & ~(PAGE - 1);
+
+		uint64_t back = rnd() % l;
+
+		if (back > b - 1 - lo)
+			back = b - 1 - lo;
+		*off = b - 1 - back;
+	} else {
+		*off = lo + rnd() % (span - l + 1);
+	}
+	if (*off + l > hi)
+		l = (uint32_t)(hi - *off);
+	*len = l ? l : 1;
+}
+
+/* count random reads (and writes if wfrac) in [lo, hi), all verified */
+static void traffic(struct client *c, uint64_t lo, uint64_t hi, long count,
+		    double secs, int wpct)
+{
+	double t0 = now();
+	long posted = 0;
+
+	while ((count && posted < count) || (secs && now() - t0 < secs)) {
+		int slot = free_slot(c);
+		uint64_t off;
+		uint32_t len;
+		bool write;
+
+		if (slot < 0) {
+			enum ibv_wc_status st = reap(c, 30);
+
+			if (st != IBV_WC_SUCCESS)
+				die("completion error: %s",
+				    ibv_wc_status_str(st));
+			continue;
+		}
+		pick(c, lo, hi, &off, &len);
+		/* a write must not race a read of the same bytes */
+		write = wpct && (int)(rnd() % 100) < wpct && c->busy == 0;
+		post(c, slot, write, off, len, (uint32_t)(rnd() % PAGE));
+		posted++;
+	}
+	while (c->busy) {
+		enum ibv_wc_status st = reap(c, 30);
+
+		if (st != IBV_WC_SUCCESS)
+			die("completion error: %s", ibv_wc_status_str(st));
+	}
+}
+
+/* one read that must fail; returns its status */
+static enum ibv_wc_status read_expect_error(struct client *c, uint64_t off,
+					    uint32_t len)
+{
+	enum ibv_wc_status st;
+
+	post(c, 0, false, off, len, 0);
+	st = reap(c, 30);
+	if (st == IBV_WC_SUCCESS)
+		die("read of %u at %" PRIu64 " succeeded, expected an error",
+		    len, off);
+	return st;
+}
+
+/* One atomic on the remote word at file offset @off; returns the old value. */
+static enum ibv_wc_status atomic_op(struct client *c, bool cas, uint64_t off,
+				    uint64_t cmp_add, uint64_t swap,
+				    uint64_t *old)
+{
+	uint32_t loff = 8 * (uint32_t)(rnd() % 512) + 4096 - 8;
+	struct ibv_sge sge = {
+		.addr = (uintptr_t)(c->buf + loff),
+		.length = 8,
+		.lkey = c->mr->lkey,
+	};
+	struct ibv_send_wr wr = {
+		.wr_id = 0,
+		.sg_list = &sge,
+		.num_sge = 1,
+		.opcode = cas ? IBV_WR_ATOMIC_CMP_AND_SWP :
+				IBV_WR_ATOMIC_FETCH_AND_ADD,
+		.send_flags = IBV_SEND_SIGNALED,
+		.wr.atomic.remote_addr = c->raddr + off,
+		.wr.atomic.compare_add = cmp_add,
+		.wr.atomic.swap = swap,
+		.wr.atomic.rkey = c->rkey,
+	}, *bad;
+	struct ibv_wc wc;
+	double t0 = now();
+	int n;
+
+	if (ibv_post_send(c->id->qp, &wr, &bad))
+		die("ibv_post_send (atomic): %s", strerror(errno));
+	while ((n = ibv_poll_cq(c->cq, 1, &wc)) == 0)
+		if (now() - t0 > 30)
+			die("no atomic completion within 30s");
+	if (n < 0)
+		die("ibv_poll_cq");
+	memcpy(old, c->buf + loff, 8);
+	return wc.status;
+}
+
+static int tcp_connect(const char *host, int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(port) };
+	double t0 = now();
+
+	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+		die("bad server address %s", host);
+	for (;;) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+		if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+			return fd;
+		close(fd);
+		if (now() - t0 > 60)
+			die("cannot connect to %s:%d: %s", host, port,
+			    strerror(errno));
+		usleep(300000);
+	}
+}
+
+static void client_connect(struct client *c, const char *host, int port)
+{
+	struct rdma_event_channel *ch = rdma_create_event_channel();
+	struct rdma_conn_param cp = { 0 };
+	struct rdma_addrinfo hints = { .ai_port_space = RDMA_PS_TCP }, *ai;
+	char ports[16];
+
+	snprintf(ports, sizeof(ports), "%d", port);
+	if (rdma_getaddrinfo(host, ports, &hints, &ai))
+		die("rdma_getaddrinfo %s: %s", host, strerror(errno));
+	if (!ch || rdma_create_id(ch, &c->id, NULL, RDMA_PS_TCP))
+		die("rdma_create_id: %s", strerror(errno));
+	if (rdma_resolve_addr(c->id, NULL, ai->ai_dst_addr, 5000))
+		die("rdma_resolve_addr: %s", strerror(errno));
+	rdma_ack_cm_event(wait_event(ch, RDMA_CM_EVENT_ADDR_RESOLVED));
+	if (rdma_resolve_route(c->id, 5000))
+		die("rdma_resolve_route: %s", strerror(errno));
+	rdma_ack_cm_event(wait_event(ch, RDMA_CM_EVENT_ROUTE_RESOLVED));
+
+	c->pd = ibv_alloc_pd(c->id->verbs);
+	if (!c->pd)
+		die("ibv_alloc_pd");
+	c->buf = mmap(NULL, LOCAL_BUF, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (c->buf == MAP_FAILED)
+		die("mmap");
+	/* the local side is an ODP MR too: READ responses land in it */
+	c->mr = ibv_reg_mr(c->pd, c->buf, LOCAL_BUF,
+			   IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_ON_DEMAND);
+	if (!c->mr)
+		die("ibv_reg_mr (local ODP): %s", strerror(errno));
+	make_qp(c->id, c->pd, &c->cq);
+	cp.initiator_depth = 16;
+	cp.responder_resources = 16;
+	cp.retry_count = 7;
+	cp.rnr_retry_count = 7;
+	if (rdma_connect(c->id, &cp))
+		die("rdma_connect: %s", strerror(errno));
+	rdma_ack_cm_event(wait_event(ch, RDMA_CM_EVENT_ESTABLISHED));
+	rdma_freeaddrinfo(ai);
+}
+
+static void get_info(struct client *c, const char *cmd)
+{
+	char reply[256];
+
+	command(c, reply, sizeof(reply), "%s", cmd);
+	if (sscanf(reply, "ok %" SCNu64 " %u %" SCNu64, &c->raddr, &c->rkey,
+		   &c->size) != 3)
+		die("bad reply '%s'", reply);
+}
+
+static void report(struct client *c, const char *what, double t0)
+{
+	printf("client: %s: %" PRIu64 " reads (%" PRIu64 " bytes) and %" PRIu64 " writes verified in %.1fs\n",
+	       what, c->reads, c->bytes, c->writes, now() - t0);
+	fflush(stdout);
+}
+
+static int run_client(const char *host, int port, const char *test,
+		      uint64_t seed, long count, double secs)
+{
+	struct client c = { .seed = seed };
+	char reply[256];
+	double t0 = now();
+
+	/* the server accepts the control connection, then the RDMA one */
+	c.cfd = tcp_connect(host, port + 1);
+	client_connect(&c, host, port);
+	get_info(&c, "info");
+	printf("client: connected, remote MR %" PRIu64 " bytes at %#" PRIx64 " rkey %#x\n",
+	       c.size, c.raddr, c.rkey);
+	fflush(stdout);
+	/* what the file holds, to compare with memcmp() */
+	if (seed && c.size <= (256UL << 20)) {
+		c.shadow = malloc(c.size);
+		if (!c.shadow)
+			die("malloc");
+		fill(c.shadow, seed, 0, c.size);
+	}
+
+	if (!strcmp(test, "check") || !strcmp(test, "rw")) {
+		bool rw = !strcmp(test, "rw");
+
+		/* every page once, in big reads */
+		for (uint64_t off = 0; off < c.size; off += MAX_READ) {
+			uint32_t len = c.size - off < MAX_READ ?
+				       (uint32_t)(c.size - off) : MAX_READ;
+			int slot = free_slot(&c);
+
+			if (slot < 0) {
+				if (reap(&c, 30) != IBV_WC_SUCCESS)
+					die("completion error");
+				slot = free_slot(&c);
+			}
+			post(&c, slot, false, off, len, (uint32_t)(off % 61));
+		}
+		traffic(&c, 0, c.size, count, 0, rw ? 30 : 0);
+		report(&c, test, t0);
+	} else if (!strcmp(test, "write")) {
+		uint64_t a = c.size / 3 + 123, l = 3 * PAGE + 777;
+
+		traffic(&c, 0, c.size, count / 2, 0, 0);
+		command(&c, reply, sizeof(reply), "pwrite %" PRIu64 " %" PRIu64 " %" PRIu64,
+			a, l, seed + 1);
+		fill(c.shadow + a, seed + 1, a, l);
+		/* the changed range itself, then around it, then anywhere */
+		post(&c, 0, false, a, (uint32_t)l, 5);
+		if (reap(&c, 30) != IBV_WC_SUCCESS)
+			die("read after write(2) failed");
+		traffic(&c, a - 2 * PAGE, a + l + 2 * PAGE, count / 4, 0, 0);
+		traffic(&c, 0, c.size, count / 4, 0, 0);
+		report(&c, "write(2) then read", t0);
+	} else if (!strcmp(test, "truncate")) {
+		uint64_t nl = c.size / 2 + 1234, end = (nl + PAGE - 1) & ~(PAGE - 1);
+		enum ibv_wc_status st;
+
+		/* fault everything in first: invalidation must clear it */
+		traffic(&c, 0, c.size, count / 2, 0, 0);
+		for (uint64_t off = 0; off < c.size; off += MAX_READ) {
+			post(&c, 0, false, off, c.size - off < MAX_READ ?
+			     (uint32_t)(c.size - off) : MAX_READ, 0);
+			if (reap(&c, 30) != IBV_WC_SUCCESS)
+				die("pre-read failed");
+		}
+		command(&c, reply, sizeof(reply), "trunc %" PRIu64, nl);
+		memset(c.shadow + nl, 0, c.size - nl);
+		traffic(&c, 0, nl, count / 2, 0, 0);
+		/* the tail of the last page reads as zeros */
+		post(&c, 0, false, nl - 100, (uint32_t)(end - nl + 100), 0);
+		if (reap(&c, 30) != IBV_WC_SUCCESS)
+			die("read of the last page failed");
+		report(&c, "reads below the new end", t0);
+		st = read_expect_error(&c, end + 10, 100);
+		printf("client: read beyond the new end: %s (expected)\n",
+		       ibv_wc_status_str(st));
+	} else if (!strcmp(test, "munmap")) {
+		long ok_before, errs = 0, flushed = 0;
+		enum ibv_wc_status first = IBV_WC_SUCCESS;
+
+		traffic(&c, 0, c.size, count, 0, 0);
+		ok_before = (long)c.reads;
+		/* keep QDEPTH reads in flight, unmap, keep going */
+		for (int i = 0; i < QDEPTH; i++) {
+			uint64_t off;
+			uint32_t len;
+
+			pick(&c, 0, c.size, &off, &len);
+			post(&c, i, false, off, len, 0);
+		}
+		sendline(c.cfd, "munmap");
+		for (double t1 = now(); now() - t1 < 30;) {
+			enum ibv_wc_status st = reap(&c, 30);
+			int slot;
+			uint64_t off;
+			uint32_t len;
+
+			if (st != IBV_WC_SUCCESS) {
+				if (first == IBV_WC_SUCCESS)
+					first = st;
+				else
+					flushed++;
+				errs++;
+				if (!c.busy)
+					break;
+				continue;
+			}
+			if (first != IBV_WC_SUCCESS)
+				continue;
+			slot = free_slot(&c);
+			pick(&c, 0, c.size, &off, &len);
+			post(&c, slot, false, off, len, 0);
+		}
+		while (c.busy)
+			if (reap(&c, 30) != IBV_WC_SUCCESS)
+				errs++;
+		if (recvline(c.cfd, reply, sizeof(reply)) < 0 ||
+		    strncmp(reply, "ok", 2))
+			die("munmap on the server: %s", reply);
+		if (first == IBV_WC_SUCCESS)
+			die("no error completion after munmap");
+		printf("client: %ld reads ok before munmap, %" PRIu64 " ok in total; first error after munmap: %s, %ld error completions (server: %s)\n",
+		       ok_before, c.reads, ibv_wc_status_str(first), errs,
+		       reply);
+	} else if (!strcmp(test, "passes")) {
+		/* sequential 64 KiB reads over the whole fresh MR, twice */
+		verify = count != 0;
+		for (int pass = 1; pass <= 2; pass++) {
+			double t1 = now();
+			uint64_t b0 = c.bytes;
+
+			for (uint64_t off = 0; off < c.size; off += 65536) {
+				int slot = free_slot(&c);
+
+				if (slot < 0) {
+					if (reap(&c, 30) != IBV_WC_SUCCESS)
+						die("completion error");
+					slot = free_slot(&c);
+				}
+				post(&c, slot, false, off, c.size - off < 65536 ?
+				     (uint32_t)(c.size - off) : 65536, 0);
+			}
+			while (c.busy)
+				if (reap(&c, 30) != IBV_WC_SUCCESS)
+					die("completion error");
+			printf("client: pass %d over a fresh %" PRIu64 " MiB ODP MR: %.2f MB/s (%s)\n",
+			       pass, c.size >> 20,
+			       (c.bytes - b0) / (now() - t1) / 1e6,
+			       pass == 1 ? "faulting" : "mapped");
+		}
+	} else if (!strcmp(test, "atomic")) {
+		long nfa = 0, ncs = 0, nfail = 0;
+		enum ibv_wc_status st;
+
+		for (long i = 0; i < count; i++) {
+			uint64_t off = (rnd() % (c.size / 8)) * 8, cur, old, v;
+			int kind = (int)(rnd() % 4);
+
+			if (i < 16)	/* the same few words again and again */
+				off = (uint64_t)(i % 4) * 4096 + 8 * (i % 3);
+			memcpy(&cur, c.shadow + off, 8);
+			v = rnd();
+			if (kind < 2) {		/* fetch-and-add */
+				st = atomic_op(&c, false, off, v, 0, &old);
+				cur += v;
+				nfa++;
+			} else if (kind == 2) {	/* compare-and-swap that matches */
+				st = atomic_op(&c, true, off, cur, v, &old);
+				cur = v;
+				ncs++;
+			} else {		/* a compare that fails changes nothing */
+				st = atomic_op(&c, true, off, ~cur, v, &old);
+				nfail++;
+			}
+			if (st != IBV_WC_SUCCESS)
+				die("atomic at %" PRIu64 ": %s", off,
+				    ibv_wc_status_str(st));
+			if (memcmp(&old, c.shadow + off, 8))
+				die("atomic at %" PRIu64 " returned %#" PRIx64 ", not the word's old value",
+				    off, old);
+			memcpy(c.shadow + off, &cur, 8);
+		}
+		/* the changed words are right, everything else is untouched */
+		for (uint64_t off = 0; off < c.size; off += MAX_READ) {
+			post(&c, 0, false, off, c.size - off < MAX_READ ?
+			     (uint32_t)(c.size - off) : MAX_READ, 8);
+			if (reap(&c, 30) != IBV_WC_SUCCESS)
+				die("read back failed");
+		}
+		printf("client: %ld fetch-and-add, %ld compare-and-swap, %ld failed compares on the ODP file MR: results and the whole file verified\n",
+		       nfa, ncs, nfail);
+		/* (a misaligned atomic is refused by the rxe provider already) */
+	} else if (!strcmp(test, "dropcache")) {
+		command(&c, reply, sizeof(reply), "drop on");
+		traffic(&c, 0, c.size, 0, secs ? secs : 15, 0);
+		command(&c, reply, sizeof(reply), "drop off");
+		report(&c, "reads while dropping caches", t0);
+		printf("client: server dropped caches %s times\n", reply + 3);
+		if (atol(reply + 3) < 3)
+			die("the server dropped caches only %s times", reply + 3);
+	} else if (!strcmp(test, "zeros")) {
+		long pin, free0;
+
+		c.seed = 0;
+		free(c.shadow);
+		c.shadow = NULL;
+		/* a few reads anywhere in the (sparse) file, and the ends */
+		traffic(&c, 0, c.size, count, 0, 0);
+		post(&c, 0, false, 0, 5000, 1);
+		post(&c, 1, false, c.size - 5000, 5000, 3);
+		while (c.busy)
+			if (reap(&c, 30) != IBV_WC_SUCCESS)
+				die("read of the sparse file failed");
+		command(&c, reply, sizeof(reply), "stat");
+		if (sscanf(reply, "ok %ld %ld", &pin, &free0) != 2)
+			die("bad stat reply %s", reply);
+		report(&c, "zeros from a sparse file", t0);
+		printf("client: server VmPin %ld kB, MemFree %ld kB\n", pin,
+		       free0);
+		if (pin != 0)
+			die("the server has %ld kB pinned", pin);
+	} else if (!strcmp(test, "mrs")) {
+		int n = 0;
+
+		for (int i = 0;; i += 1 + (int)(rnd() % 40)) {
+			char cmd[32];
+
+			snprintf(cmd, sizeof(cmd), "mr %d", i);
+			sendline(c.cfd, "%s", cmd);
+			if (recvline(c.cfd, reply, sizeof(reply)) < 0)
+				die("control");
+			if (strncmp(reply, "ok", 2))
+				break;
+			if (sscanf(reply, "ok %" SCNu64 " %u %" SCNu64,
+				   &c.raddr, &c.rkey, &c.size) != 3)
+				die("bad reply %s", reply);
+			/* MR i starts at file offset i * PAGE */
+			c.shadow = malloc(c.size);
+			fill(c.shadow, seed, (uint64_t)i * PAGE, c.size);
+			traffic(&c, 0, c.size, 8, 0, 0);
+			free(c.shadow);
+			n++;
+		}
+		c.shadow = NULL;
+		report(&c, "reads through the extra MRs", t0);
+		printf("client: %d MRs read\n", n);
+		if (n < 10)
+			die("only %d MRs", n);
+	} else {
+		die("unknown test %s", test);
+	}
+
+	sendline(c.cfd, "quit");
+	recvline(c.cfd, reply, sizeof(reply));
+	printf("client: PASS %s\n", test);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "file", 1, NULL, 'f' }, { "size", 1, NULL, 's' },
+		{ "seed", 1, NULL, 'S' }, { "ro", 0, NULL, 'r' },
+		{ "sparse", 0, NULL, 'z' }, { "mrs", 1, NULL, 'm' },
+		{ "bind", 1, NULL, 'b' }, { "port", 1, NULL, 'p' },
+		{ "server", 1, NULL, 'a' }, { "test", 1, NULL, 't' },
+		{ "count", 1, NULL, 'n' }, { "secs", 1, NULL, 'T' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct server s = { .seed = 1 };
+	const char *bind_ip = getenv("SERVER_IP"), *host = NULL, *test = NULL;
+	uint64_t seed = 1;
+	long count = 2000;
+	double secs = 0;
+	int port = 18600, o;
+
+	if (argc < 2)
+		die("usage: %s server|client [options]", prog);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while ((o = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
+		char *end;
+
+		switch (o) {
+		case 'f': s.file = optarg; break;
+		case 's':
+			s.size = strtoull(optarg, &end, 0);
+			if (*end == 'K' || *end == 'k')
+				s.size <<= 10;
+			else if (*end == 'M' || *end == 'm')
+				s.size <<= 20;
+			else if (*end == 'G' || *end == 'g')
+				s.size <<= 30;
+			break;
+		case 'S': seed = s.seed = strtoull(optarg, NULL, 0); break;
+		case 'r': s.ro = true; break;
+		case 'z': s.sparse = true; break;
+		case 'm': s.nmrs = atoi(optarg); break;
+		case 'b': bind_ip = optarg; break;
+		case 'p': port = atoi(optarg); break;
+		case 'a': host = optarg; break;
+		case 't': test = optarg; break;
+		case 'n': count = atol(optarg); break;
+		case 'T': secs = atof(optarg); break;
+		default: die("bad option");
+		}
+	}
+	rng_state ^= mix((uint64_t)time(NULL) ^ (uint64_t)getpid());
+	if (!strcmp(argv[1], "server")) {
+		prog = "odp_read_check server";
+		if (!s.file || !s.size || !bind_ip)
+			die("server needs --file, --size and --bind (or $SERVER_IP)");
+		return run_server(&s, bind_ip, port);
+	}
+	if (!strcmp(argv[1], "client")) {
+		prog = "odp_read_check client";
+		if (!host)
+			host = getenv("SERVER_IP");
+		if (!host || !test)
+			die("client needs --server (or $SERVER_IP) and --test");
+		return run_client(host, port, test, seed, count, secs);
+	}
+	die("first argument must be server or client");
+	return 1;
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Client side of nicfile-leak: one warm-up, then 100 connect/open/read/
+# close/disconnect cycles; the server's counts must not grow.
+. tests/vm/nicfile/common.sh
+wait_for "$R/server-ready" || exit 1
+$NF -w 60 cat "$SERVER_IP:/x/small" > /dev/null || { echo "server not reachable"; exit 1; }
+touch "$R/phase1"
+wait_for "$R/measured1" || exit 1
+t0=$SECONDS
+for i in $(seq 100); do
+	$NF cat "$SERVER_IP:/x/small" > /dev/null || fail "cycle $i"
+done
+echo "100 cycles in $((SECONDS - t0)) s"
+touch "$R/phase2"
+wait_for "$R/verdict" 120 || exit 1
+echo "before: $(tr '\n' ' ' < "$R/before")"
+echo "after:  $(tr '\n' ' ' < "$R/after")"
+[ "$(cat "$R/verdict")" = ok ] && ok "no fd, QP, MR, CM id, CQ or PD leaked; SIGTERM: clean stop, status 0" ||
+	fail "$(cat "$R/verdict"): $(cat "$R/diff")"
+echo "failures: ${FAILS:-0}"
+[ "${FAILS:-0}" = 0 ]

@@ -1,0 +1,112 @@
+# Userland build (called by the top Makefile as `make -f userland.mk`).
+# Everything lands under build/: build/bin, build/lib, build/tests.
+B        := build
+CC       ?= gcc
+CFLAGS   ?= -O2 -g
+WARN     := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror
+VERBS_CFLAGS := $(shell pkg-config --cflags libibverbs librdmacm)
+VERBS_LIBS   := $(shell pkg-config --libs libibverbs librdmacm)
+
+# Test programs: one file each, tests/progs/NAME.c -> build/tests/NAME.
+TEST_PROGS := $(patsubst tests/progs/%.c,$(B)/tests/%,$(wildcard tests/progs/*.c))
+
+# libnicfile: soname libnicfile.so.0, symbols versioned by userlib/libnicfile.map.
+LIB_MAJOR := 0
+LIB_VER   := 0.1
+LIB_SRCS  := userlib/proto.c userlib/sha256.c userlib/errors.c userlib/region.c userlib/conn.c
+LIB_OBJS  := $(patsubst userlib/%.c,$(B)/obj/lib/%.o,$(LIB_SRCS))
+LIB_REAL  := $(B)/lib/libnicfile.so.$(LIB_VER)
+LIB_LINKS := $(B)/lib/libnicfile.so.$(LIB_MAJOR) $(B)/lib/libnicfile.so
+HDRS      := include/nicfile.h $(wildcard userlib/*.h server/*.h)
+INC       := -Iinclude -Iuserlib
+RPATH     := -Wl,-rpath,'$$ORIGIN/../lib'
+PREFIX    ?= /usr/local
+
+SRV_SRCS  := server/nicfiled.c server/confine.c server/files.c
+SRV_OBJS  := $(patsubst server/%.c,$(B)/obj/server/%.o,$(SRV_SRCS)) $(B)/obj/lib/proto.o $(B)/obj/lib/sha256.o
+CLI_OBJS  := $(B)/obj/client/nicfile.o $(B)/obj/lib/sha256.o
+
+# Host unit tests (ASan/UBSan) and the protocol fuzzer (clang libFuzzer).
+SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+UNIT_SRCS := userlib/proto.c userlib/sha256.c userlib/errors.c server/confine.c
+UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/*.c))
+FUZZ_BIN  := $(B)/tests/fuzz/proto-fuzz
+
+.PHONY: all clean lib bins unit fuzz install
+all: $(TEST_PROGS) lib bins $(B)/examples/nicfile-fetch $(B)/tests/nicfile-hostile
+lib: $(LIB_REAL) $(LIB_LINKS) $(B)/lib/nicfile.pc
+bins: $(B)/bin/nicfile $(B)/bin/nicfiled
+unit: $(UNIT_BINS)
+fuzz: $(FUZZ_BIN)
+
+$(B)/tests/%: tests/progs/%.c | $(B)/tests
+	$(CC) $(WARN) $(CFLAGS) $(VERBS_CFLAGS) -o $@ $< $(VERBS_LIBS)
+
+$(B)/obj/lib/%.o: userlib/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) -fPIC $(INC) $(VERBS_CFLAGS) -c -o $@ $<
+
+$(B)/obj/server/%.o: server/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) $(INC) $(VERBS_CFLAGS) -c -o $@ $<
+
+$(B)/obj/client/%.o: client/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) $(INC) -c -o $@ $<
+
+$(LIB_REAL): $(LIB_OBJS) userlib/libnicfile.map | $(B)/lib
+	$(CC) -shared -Wl,-soname,libnicfile.so.$(LIB_MAJOR) -Wl,--version-script=userlib/libnicfile.map \
+		-Wl,-z,defs -o $@ $(LIB_OBJS) $(VERBS_LIBS) -lpthread
+
+$(B)/lib/libnicfile.so.$(LIB_MAJOR): | $(B)/lib
+	ln -sf libnicfile.so.$(LIB_VER) $@
+$(B)/lib/libnicfile.so: | $(B)/lib
+	ln -sf libnicfile.so.$(LIB_MAJOR) $@
+
+# The build-tree .pc points at this checkout; `install` writes a real one.
+$(B)/lib/nicfile.pc: userlib/nicfile.pc.in | $(B)/lib
+	sed -e 's|@PREFIX@|$${pcfiledir}/../..|' -e 's|@INCLUDEDIR@|$${prefix}/include|' \
+	    -e 's|@LIBDIR@|$${pcfiledir}|' -e 's|@VERSION@|$(LIB_VER)|' $< > $@
+
+$(B)/bin/nicfiled: $(SRV_OBJS) $(LIB_REAL) $(LIB_LINKS) | $(B)/bin
+	$(CC) -o $@ $(SRV_OBJS) -L$(B)/lib -lnicfile $(RPATH) $(VERBS_LIBS)
+
+$(B)/bin/nicfile: $(CLI_OBJS) $(LIB_REAL) $(LIB_LINKS) | $(B)/bin
+	$(CC) -o $@ $(CLI_OBJS) -L$(B)/lib -lnicfile $(RPATH)
+
+# The example builds the way a user's program would: through nicfile.pc.
+$(B)/examples/nicfile-fetch: userlib/examples/nicfile-fetch.c $(LIB_REAL) $(LIB_LINKS) $(B)/lib/nicfile.pc
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) -o $@ $< $$(PKG_CONFIG_PATH=$(B)/lib pkg-config --cflags --libs nicfile) $(RPATH)
+
+# A hostile client for the VM tests: links the library objects statically
+# to reach the raw-send hook that the shared library does not export.
+$(B)/tests/nicfile-hostile: tests/hostile/nicfile-hostile.c $(LIB_OBJS) | $(B)/tests
+	$(CC) $(WARN) $(CFLAGS) $(INC) -o $@ $< $(LIB_OBJS) $(VERBS_LIBS) -lpthread
+
+$(B)/tests/unit/%: tests/unit/%.c $(UNIT_SRCS) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O1 -g $(SAN) $(INC) -Iserver -o $@ $< $(UNIT_SRCS)
+
+$(FUZZ_BIN): tests/fuzz/proto_fuzz.c userlib/proto.c userlib/proto.h
+	@mkdir -p $(@D)
+	clang $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined $(INC) -o $@ tests/fuzz/proto_fuzz.c userlib/proto.c
+
+$(B)/tests $(B)/bin $(B)/lib:
+	mkdir -p $@
+
+install: lib bins
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+		$(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man3 \
+		$(DESTDIR)$(PREFIX)/share/man/man7 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 755 $(B)/bin/nicfile $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(B)/bin/nicfiled $(DESTDIR)$(PREFIX)/sbin/
+	install -m 755 $(LIB_REAL) $(DESTDIR)$(PREFIX)/lib/
+	cp -P $(LIB_LINKS) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 include/nicfile.h $(DESTDIR)$(PREFIX)/include/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@INCLUDEDIR@|$${prefix}/include|' -e 's|@LIBDIR@|$${prefix}/lib|' \
+	    -e 's|@VERSION@|$(LIB_VER)|' userlib/nicfile.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/nicfile.pc
+	for s in 1 3 7 8; do for m in doc/man/*.$$s; do [ -f "$$m" ] && install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done; done
+
+clean:
+	rm -rf $(B)/bin $(B)/lib $(B)/tests $(B)/obj $(B)/examples

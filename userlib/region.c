@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: MIT
+/*
+ * region.c - register an mmap'd file for remote reads, best mode first:
+ * ODP from the NVMe CMB, ODP on the page cache, pinned.
+ *
+ * The mapping is PROT_READ + MAP_SHARED and the MR gets
+ * IBV_ACCESS_REMOTE_READ only: 6.12 refuses a writable long-term pin of an
+ * XFS file but accepts a read-only one, and a remote peer never writes.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <infiniband/verbs.h>
+#include "nicfile.h"
+
+struct nicfile_region {
+	struct ibv_pd *pd;
+	struct ibv_mr *mr;
+	void *map;
+	size_t map_len;
+	uint64_t length;
+	int mode;
+};
+
+/* Does the device serve RC RDMA READs from ODP memory? */
+static int device_has_rc_read_odp(struct ibv_context *ctx)
+{
+	struct ibv_device_attr_ex attr;
+
+	if (ibv_query_device_ex(ctx, NULL, &attr))
+		return 0;
+	if (!(attr.odp_caps.general_caps & IBV_ODP_SUPPORT))
+		return 0;
+	return !!(attr.odp_caps.per_transport_caps.rc_odp_caps & IBV_ODP_SUPPORT_READ);
+}
+
+/*
+ * ODP from the CMB needs the kernel's CMB-backed device_map for this file's
+ * filesystem, which has no user-visible switch yet: report it unavailable
+ * until the kernel side exposes one.
+ */
+static int file_has_cmb_device_map(int fd)
+{
+	(void)fd;
+	return 0;
+}
+
+/*
+ * Make pages resident without the provider's help: one read fault per page.
+ * MADV_POPULATE_READ does exactly that and fails with EFAULT instead of
+ * raising SIGBUS when the file was truncated under us; touching one byte per
+ * page is the last resort for kernels without it. Kept in one function so
+ * it can be replaced once the provider's advise_mr works.
+ */
+static int populate_pages(const uint8_t *p, size_t len)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uintptr_t start = (uintptr_t)p & ~(uintptr_t)(page - 1);
+	size_t n = len + ((uintptr_t)p - start);
+
+	if (madvise((void *)start, n, MADV_POPULATE_READ) == 0)
+		return 0;
+	if (errno != EINVAL)
+		return -errno;
+	for (size_t off = 0; off < n; off += (size_t)page)
+		(void)*(volatile const uint8_t *)(start + off);
+	return 0;
+}
+
+int nicfile_region_register(struct ibv_pd *pd, int fd, unsigned flags,
+			    struct nicfile_region **out)
+{
+	struct nicfile_region *r;
+	struct stat st;
+	int odp, err;
+
+	*out = NULL;
+	if (fstat(fd, &st))
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EPERM;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->pd = pd;
+	r->length = (uint64_t)st.st_size;
+	odp = !(flags & NICFILE_REG_NO_ODP) && device_has_rc_read_odp(pd->context);
+	/* An empty file has no MR; report the mode a non-empty one would get. */
+	r->mode = odp ? NICFILE_MODE_ODP : NICFILE_MODE_PINNED;
+	if (r->length == 0) {
+		*out = r;
+		return 0;
+	}
+	if (r->length > SIZE_MAX / 2) {
+		free(r);
+		return -EFBIG;
+	}
+	r->map_len = (size_t)r->length;
+	r->map = mmap(NULL, r->map_len, PROT_READ, MAP_SHARED, fd, 0);
+	if (r->map == MAP_FAILED) {
+		err = -errno;
+		free(r);
+		return err;
+	}
+	r->mode = NICFILE_MODE_PINNED;
+	if (odp) {
+		int cmb = file_has_cmb_device_map(fd);
+		/*
+		 * rxe's ODP registration records the pages already present, and
+		 * a page found at registration never faults later; a NIC fault
+		 * costs far more than reading the page in first. So populate
+		 * first (best effort), then register. Not with a CMB behind the
+		 * file: there the point is to keep the data out of the page cache.
+		 */
+		if (!cmb && !(flags & NICFILE_REG_NO_PREFAULT))
+			populate_pages(r->map, r->map_len);
+		int acc = IBV_ACCESS_REMOTE_READ | IBV_ACCESS_ON_DEMAND;
+		r->mr = ibv_reg_mr(pd, r->map, r->map_len, acc);
+		if (r->mr)
+			r->mode = cmb ? NICFILE_MODE_ODP_CMB : NICFILE_MODE_ODP;
+	}
+	if (!r->mr) {
+		r->mr = ibv_reg_mr(pd, r->map, r->map_len, IBV_ACCESS_REMOTE_READ);
+		r->mode = NICFILE_MODE_PINNED;
+	}
+	if (!r->mr) {
+		err = errno ? -errno : -EIO;
+		munmap(r->map, r->map_len);
+		free(r);
+		return err;
+	}
+	*out = r;
+	return 0;
+}
+
+void nicfile_region_free(struct nicfile_region *r)
+{
+	if (!r)
+		return;
+	if (r->mr)
+		ibv_dereg_mr(r->mr);
+	if (r->map && r->map != MAP_FAILED)
+		munmap(r->map, r->map_len);
+	free(r);
+}
+
+uint64_t nicfile_region_addr(const struct nicfile_region *r) { return (uintptr_t)r->map; }
+uint32_t nicfile_region_rkey(const struct nicfile_region *r) { return r->mr ? r->mr->rkey : 0; }
+uint64_t nicfile_region_length(const struct nicfile_region *r) { return r->length; }
+int nicfile_region_mode(const struct nicfile_region *r) { return r->mode; }
+const void *nicfile_region_data(const struct nicfile_region *r) { return r->map; }
+
+int nicfile_region_prefetch(struct nicfile_region *r, uint64_t off, uint64_t len)
+{
+	if (!r->mr || off >= r->length || len == 0)
+		return 0;
+	if (len > r->length - off)
+		len = r->length - off;
+	if (r->mode == NICFILE_MODE_PINNED)
+		return 0;       /* pinned pages are resident already */
+	for (uint64_t done = 0; done < len;) {
+		uint64_t n = len - done > (1u << 30) ? (1u << 30) : len - done;
+		struct ibv_sge sge = {
+			.addr = (uintptr_t)r->map + off + done,
+			.length = (uint32_t)n,
+			.lkey = r->mr->lkey,
+		};
+		int rc = ibv_advise_mr(r->pd, IBV_ADVISE_MR_ADVICE_PREFETCH,
+				       IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1);
+		if (rc == EOPNOTSUPP || rc == ENOSYS || rc == EINVAL)
+			return populate_pages((const uint8_t *)r->map + off, (size_t)len);
+		if (rc)
+			return -rc;
+		done += n;
+	}
+	return 0;
+}
