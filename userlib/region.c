@@ -8,9 +8,14 @@
  * XFS file but accepts a read-only one, and a remote peer never writes.
  */
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <infiniband/verbs.h>
 #include "nicfile.h"
@@ -37,13 +42,42 @@ static int device_has_rc_read_odp(struct ibv_context *ctx)
 }
 
 /*
- * ODP from the CMB needs the kernel's CMB-backed device_map for this file's
- * filesystem, which has no user-visible switch yet: report it unavailable
- * until the kernel side exposes one.
+ * ODP from the CMB: the kernel's peer block cache exists, the file lives on
+ * XFS (the filesystem that implements device_map), and the block device
+ * sits below a PCI device that publishes p2pmem (an NVMe CMB).  The sysfs
+ * path of the block device leads up through its parents to that device.
  */
+#define XFS_MAGIC 0x58465342
+#define PEER_CACHE_SYSFS "/sys/kernel/mm/peer_block_cache"
+
 static int file_has_cmb_device_map(int fd)
 {
-	(void)fd;
+	char link[64], path[PATH_MAX], probe[PATH_MAX + 32];
+	struct statfs sfs;
+	struct stat st;
+	char *slash;
+
+	if (access(PEER_CACHE_SYSFS, F_OK))
+		return 0;
+	if (fstatfs(fd, &sfs) || sfs.f_type != XFS_MAGIC || fstat(fd, &st))
+		return 0;
+	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u",
+		 major(st.st_dev), minor(st.st_dev));
+	if (!realpath(link, path))
+		return 0;
+	while ((slash = strrchr(path, '/')) && slash != path) {
+		FILE *f;
+		int published = 0;
+
+		snprintf(probe, sizeof(probe), "%s/p2pmem/published", path);
+		f = fopen(probe, "r");
+		if (f) {
+			published = fgetc(f) == '1';
+			fclose(f);
+			return published;
+		}
+		*slash = '\0';
+	}
 	return 0;
 }
 
@@ -169,8 +203,12 @@ int nicfile_region_prefetch(struct nicfile_region *r, uint64_t off, uint64_t len
 		};
 		int rc = ibv_advise_mr(r->pd, IBV_ADVISE_MR_ADVICE_PREFETCH,
 				       IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1);
-		if (rc == EOPNOTSUPP || rc == ENOSYS || rc == EINVAL)
+		if (rc == EOPNOTSUPP || rc == ENOSYS || rc == EINVAL) {
+			/* Populating would fill the page cache the CMB spares. */
+			if (r->mode == NICFILE_MODE_ODP_CMB)
+				return 0;
 			return populate_pages((const uint8_t *)r->map + off, (size_t)len);
+		}
 		if (rc)
 			return -rc;
 		done += n;

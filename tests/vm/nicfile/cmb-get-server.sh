@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Server side of cmb-nicfile-get: a file that no server process has read
+# (written, synced, caches dropped) is fetched by the client.  Afterwards:
+# the file's page-cache residency and Cached grew by less than 1% of the
+# bytes served and, with a CMB, the pages came from it (odp_pages_cmb,
+# staged).  EXPECT_MODE: the registration mode nicfiled must log.
+. tests/vm/nicfile/common.sh
+. tests/vm/cmb-lib.sh
+mib=${FILE_MIB:-32}
+d=$NICFILE_MNT/x
+mkdir -p "$d"
+make_big "$d/big" "$mib"
+sha256sum "$d/big" | cut -d' ' -f1 > "$R/expected"
+sync
+echo 3 > /proc/sys/vm/drop_caches
+start_nicfiled --export "$d" || exit 1
+# Baselines once nicfiled and its libraries are loaded.
+echo 3 > /proc/sys/vm/drop_caches
+pages0=$(cached_pages "$d/big") cached0=$(meminfo_kb Cached)
+cmb0=$(odp_stat pages_cmb 2>/dev/null || echo 0)
+staged0=$(pbc_stat staged 2>/dev/null || echo 0)
+avail0=$(p2pmem_available 2>/dev/null)
+[ "$EXPECT_MODE" = odp ] || cmb_counters
+touch "$R/go"
+wait_for "$R/client-done" 900 || exit 1
+pages1=$(cached_pages "$d/big") cached1=$(meminfo_kb Cached)
+[ "$EXPECT_MODE" = odp ] || cmb_counters
+served_kb=$((mib * 1024))
+echo "file pages in the page cache: $pages0 -> $pages1; Cached: $cached0 -> $cached1 kB; served $served_kb kB"
+grep -q "registered x/big: .*mode $EXPECT_MODE" /tmp/nicfiled.log && ok "nicfiled registered big in mode $EXPECT_MODE" ||
+	fail "nicfiled did not register big in mode $EXPECT_MODE: $(grep 'registered x/big' /tmp/nicfiled.log)"
+if [ "$EXPECT_MODE" = odp-cmb ]; then
+	[ $(((pages1 - pages0) * 4)) -lt $((served_kb / 100)) ] && ok "file pages cached grew by $((pages1 - pages0))" ||
+		fail "file pages in the page cache grew from $pages0 to $pages1"
+	[ $((cached1 - cached0)) -lt $((served_kb / 100)) ] && ok "Cached grew by $((cached1 - cached0)) kB" ||
+		fail "Cached grew by $((cached1 - cached0)) kB, >= 1% of $served_kb kB"
+	cmb1=$(odp_stat pages_cmb) staged1=$(pbc_stat staged)
+	[ $((cmb1 - cmb0)) -ge $((mib * 256)) ] && ok "odp_pages_cmb +$((cmb1 - cmb0)) (file: $((mib * 256)) pages)" ||
+		fail "odp_pages_cmb grew by $((cmb1 - cmb0)), want >= $((mib * 256))"
+	[ $((staged1 - staged0)) -gt 0 ] && ok "peer cache staged +$((staged1 - staged0))" || fail "peer cache staged nothing"
+	if [ -n "${PRESSURE:-}" ]; then
+		ev=$(pbc_stat evictions)
+		[ "$ev" -gt 0 ] && ok "peer cache evictions: $ev" || fail "no eviction under CMB pressure"
+	fi
+	# The blocks go back to the pool when nobody maps the file any more.
+	kill "$NFD_PID"; wait "$NFD_PID"
+	avail1=$(p2pmem_available)
+	[ "$avail1" = "$avail0" ] && ok "p2pmem available back to $avail0 after nicfiled exited" ||
+		fail "p2pmem available $avail0 -> $avail1 after nicfiled exited"
+	cmb_counters
+fi
+# The client waits for this verdict, so that it ends (and this side is
+# stopped) only once the checks above are done.
+echo "${FAILS:-0}" > "$R/server-done"
+exit $((${FAILS:-0} > 0))
