@@ -508,9 +508,11 @@ static int setup_device(struct server *s, struct ibv_context *verbs)
 	if (ibv_query_device_ex(verbs, NULL, &attr) == 0)
 		odp = (attr.odp_caps.general_caps & IBV_ODP_SUPPORT) &&
 		      (attr.odp_caps.per_transport_caps.rc_odp_caps & IBV_ODP_SUPPORT_READ);
-	log_info("device %s: ODP for RC READ %s; CMB device mapping not available; files register as %s",
+	log_info("device %s: ODP for RC READ %s; peer block cache %s; files register as %s",
 		 ibv_get_device_name(verbs->device), odp ? "supported" : "not supported",
-		 odp && !(s->files.reg_flags & NICFILE_REG_NO_ODP) ? "odp (fallback pinned)" : "pinned");
+		 access("/sys/kernel/mm/peer_block_cache", F_OK) ? "absent" : "present",
+		 odp && !(s->files.reg_flags & NICFILE_REG_NO_ODP) ?
+		 "odp-cmb where the file's device has a CMB, else odp (fallback pinned)" : "pinned");
 	return 0;
 }
 

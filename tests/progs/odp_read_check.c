@@ -5,16 +5,32 @@
  * mapping as an On-Demand-Paging MR, accepts one rdma_cm connection and
  * obeys text commands on a TCP control connection (port + 1):
  *   info | mr I | trunc LEN | pwrite OFF LEN SEED | munmap | drop on|off |
- *   stat | quit
+ *   stat | reconnect | quit
+ * and, with --stamped, changes that reply "ok SIZE" only once they returned:
+ *   cw G OFF LEN   write(2) blocks of generation G
+ *   cm G OFF LEN   the same through a second, writable shared mapping
+ *   ct LEN | cx LEN   ftruncate shorter | longer
+ *   cp G OFF LEN | cz G OFF LEN   fallocate punch hole | zero range
+ *   cc OFF LEN     fallocate collapse range
+ *   cr G           FICLONE of a fresh file of generation G onto the file
+ *   cd             (no change) write back and drop the file's page cache
  * Client: connects both, runs one scenario of remote READs (and WRITEs)
  * and compares every byte with what the file must contain.
  *
  * File contents are a deterministic function of (seed, offset), so the
  * client needs no copy of the file.  Scenarios: check, write, truncate,
- * munmap, dropcache, zeros, mrs.
+ * munmap, dropcache, zeros, mrs, revoke.
+ *
+ * --stamped: the file is 4 KiB blocks, each a header {magic, generation,
+ * block number} and a body that is a function of both, so a reader can tell
+ * old from new and see a torn block.  The revoke scenario reads it in a loop
+ * while the server changes it and checks that no READ posted after a change
+ * returned sees what the change replaced.
  *
  *   odp_read_check server --file F --size N [--seed S] [--ro] [--sparse]
- *                  [--mrs N] [--bind IP] [--port P]
+ *                  [--mrs N] [--p2pmem] [--stamped] [--bind IP] [--port P]
+ * With --p2pmem, F is a p2pmem "allocate" file of sysfs (raw NVMe CMB): it
+ * is mapped as it is and the pattern is written through the mapping.
  *   odp_read_check client --server IP --test NAME [--seed S] [--count N]
  *                  [--secs S] [--port P]
  */
@@ -23,8 +39,10 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <linux/fs.h>		/* FICLONE */
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -33,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -100,6 +119,36 @@ static void fill(uint8_t *p, uint64_t seed, uint64_t off, size_t len)
 	}
 	for (; i < len; i++)
 		p[i] = pat(seed, off + i);
+}
+
+/* ---- stamped blocks (--stamped) ---------------------------------------- */
+
+#define STAMP_MAGIC 0x3150415453434e4eULL	/* "NNCSTAP1" */
+
+struct stamp_hdr {
+	uint64_t magic, gen, blk;
+};
+
+static uint64_t stamp_seed(uint64_t gen)
+{
+	return mix(gen ^ 0x5354414d50ULL) | 1;
+}
+
+/* Block @blk of generation @gen: no other (gen, blk) has the same body. */
+static void stamp_block(uint8_t *p, uint64_t gen, uint64_t blk)
+{
+	struct stamp_hdr h = { STAMP_MAGIC, gen, blk };
+
+	memcpy(p, &h, sizeof(h));
+	fill(p + sizeof(h), stamp_seed(gen), blk * PAGE + sizeof(h),
+	     PAGE - sizeof(h));
+}
+
+/* [off, off + len) of a file of generation @gen, both block-aligned */
+static void stamp_range(uint8_t *p, uint64_t gen, uint64_t off, uint64_t len)
+{
+	for (uint64_t i = 0; i < len; i += PAGE)
+		stamp_block(p + i, gen, (off + i) / PAGE);
 }
 
 /* xorshift for test choices, seeded per run */
@@ -186,9 +235,10 @@ struct server {
 	const char *file;
 	uint64_t size;
 	uint64_t seed;
-	bool ro, sparse;
+	bool ro, sparse, p2pmem, stamped;
 	int nmrs;
 	int fd;
+	int wfd;		/* --stamped: the file opened for the changes */
 	uint8_t *base;
 	struct ibv_pd *pd;
 	struct ibv_mr *mr;
@@ -243,6 +293,169 @@ static void make_file(struct server *s)
 	close(fd);
 }
 
+/* A file of @size bytes of stamped blocks of generation @gen, on disk. */
+static void make_stamped(const char *path, uint64_t size, uint64_t gen)
+{
+	static uint8_t blk[1 << 20];
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+
+	if (fd < 0)
+		die("open %s: %s", path, strerror(errno));
+	for (uint64_t off = 0; off < size; off += sizeof(blk)) {
+		size_t n = size - off < sizeof(blk) ? size - off : sizeof(blk);
+
+		stamp_range(blk, gen, off, n);
+		if (pwrite(fd, blk, n, (off_t)off) != (ssize_t)n)
+			die("pwrite %s: %s", path, strerror(errno));
+	}
+	if (fsync(fd))
+		die("fsync %s: %s", path, strerror(errno));
+	close(fd);
+}
+
+/*
+ * Write the file back and drop its page cache, so that the next NIC fault
+ * finds it only on disk (and the CMB path, where there is one, serves it).
+ * Our own PTEs go first: mapped folios are not dropped.
+ */
+static void drop_file_cache(struct server *s)
+{
+	madvise(s->base, s->size, MADV_DONTNEED);
+	if (fsync(s->wfd))
+		die("fsync: %s", strerror(errno));
+	posix_fadvise(s->wfd, 0, 0, POSIX_FADV_DONTNEED);
+}
+
+static bool range_ok(uint64_t off, uint64_t len)
+{
+	return len && !(off % PAGE) && !(len % PAGE);
+}
+
+/*
+ * One change of a --stamped file (see the top of the file).  Returns false
+ * if @line is not one; otherwise it has replied, "ok SIZE" only after the
+ * change returned.
+ */
+static bool stamped_command(struct server *s, int cfd, const char *line)
+{
+	uint64_t g, off, len;
+	struct stat st;
+	int r = -1;
+
+	if (sscanf(line, "cw %" SCNu64 " %" SCNu64 " %" SCNu64, &g, &off,
+		   &len) == 3 && range_ok(off, len)) {
+		uint8_t *buf = malloc(len);
+
+		stamp_range(buf, g, off, len);
+		if (pwrite(s->wfd, buf, len, (off_t)off) == (ssize_t)len)
+			r = 0;
+		free(buf);
+	} else if (sscanf(line, "cm %" SCNu64 " %" SCNu64 " %" SCNu64, &g,
+			  &off, &len) == 3 && range_ok(off, len)) {
+		/* plain CPU stores: page_mkwrite is what must revoke */
+		uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+				  MAP_SHARED, s->wfd, (off_t)off);
+
+		if (p != MAP_FAILED) {
+			stamp_range(p, g, off, len);
+			r = munmap(p, len);
+		}
+	} else if (sscanf(line, "ct %" SCNu64, &len) == 1 ||
+		   sscanf(line, "cx %" SCNu64, &len) == 1) {
+		r = ftruncate(s->wfd, (off_t)len);
+	} else if (sscanf(line, "cp %" SCNu64 " %" SCNu64 " %" SCNu64, &g,
+			  &off, &len) == 3 && range_ok(off, len)) {
+		r = fallocate(s->wfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			      (off_t)off, (off_t)len);
+	} else if (sscanf(line, "cz %" SCNu64 " %" SCNu64 " %" SCNu64, &g,
+			  &off, &len) == 3 && range_ok(off, len)) {
+		r = fallocate(s->wfd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+			      (off_t)off, (off_t)len);
+	} else if (sscanf(line, "cc %" SCNu64 " %" SCNu64, &off, &len) == 2 &&
+		   range_ok(off, len)) {
+		r = fallocate(s->wfd, FALLOC_FL_COLLAPSE_RANGE, (off_t)off,
+			      (off_t)len);
+	} else if (sscanf(line, "cr %" SCNu64, &g) == 1) {
+		/* a whole new file in the same filesystem, cloned onto ours */
+		char tmp[4096];
+		int fd;
+
+		snprintf(tmp, sizeof(tmp), "%s.reflink-src", s->file);
+		make_stamped(tmp, s->size, g);
+		fd = open(tmp, O_RDONLY);
+		if (fd >= 0) {
+			r = ioctl(s->wfd, FICLONE, fd);
+			if (r)
+				r = -errno;
+			close(fd);
+		}
+		unlink(tmp);
+		if (r < 0) {
+			errno = -r;
+			r = -1;
+		}
+	} else if (!strcmp(line, "cd")) {
+		drop_file_cache(s);
+		r = 0;
+	} else if (line[0] == 'c' && line[1] && line[2] == ' ') {
+		sendline(cfd, "err bad change '%s' (ranges are whole blocks)",
+			 line);
+		return true;
+	} else {
+		return false;
+	}
+	if (r || fstat(s->wfd, &st))
+		sendline(cfd, "err %s", strerror(errno));
+	else
+		sendline(cfd, "ok %" PRIu64, (uint64_t)st.st_size);
+	return true;
+}
+
+/*
+ * Take the next rdma_cm connection.  Events of an earlier connection (its
+ * DISCONNECTED, TIMEWAIT_EXIT) may come first: they are acknowledged and
+ * skipped.
+ */
+static struct rdma_cm_id *accept_conn(struct rdma_event_channel *ch,
+				      struct ibv_pd *pd, struct ibv_cq **cq)
+{
+	struct rdma_conn_param cp = { 0 };
+	struct rdma_cm_event *ev;
+	struct rdma_cm_id *id = NULL;
+
+	for (;;) {
+		enum rdma_cm_event_type type;
+
+		if (rdma_get_cm_event(ch, &ev))
+			die("rdma_get_cm_event: %s", strerror(errno));
+		type = ev->event;
+		if (!id && type == RDMA_CM_EVENT_CONNECT_REQUEST) {
+			id = ev->id;
+			rdma_ack_cm_event(ev);
+			make_qp(id, pd, cq);
+			cp.responder_resources = 16;
+			cp.initiator_depth = 16;
+			cp.rnr_retry_count = 7;
+			if (rdma_accept(id, &cp))
+				die("rdma_accept: %s", strerror(errno));
+			continue;
+		}
+		if (id && ev->id == id) {
+			if (type != RDMA_CM_EVENT_ESTABLISHED)
+				die("rdma_cm event %s (status %d), wanted %s",
+				    rdma_event_str(type), ev->status,
+				    rdma_event_str(RDMA_CM_EVENT_ESTABLISHED));
+			rdma_ack_cm_event(ev);
+			return id;
+		}
+		if (type != RDMA_CM_EVENT_DISCONNECTED &&
+		    type != RDMA_CM_EVENT_TIMEWAIT_EXIT)
+			die("rdma_cm event %s (status %d) while accepting",
+			    rdma_event_str(type), ev->status);
+		rdma_ack_cm_event(ev);
+	}
+}
+
 static void *drop_loop(void *arg)
 {
 	struct server *s = arg;
@@ -268,8 +481,6 @@ static int run_server(struct server *s, const char *bind_ip, int port)
 {
 	struct rdma_event_channel *ch;
 	struct rdma_cm_id *listen_id, *id;
-	struct rdma_cm_event *ev;
-	struct rdma_conn_param cp = { 0 };
 	struct sockaddr_in sa = { 0 };
 	struct ibv_cq *cq;
 	int access, lfd, cfd, one = 1;
@@ -277,14 +488,37 @@ static int run_server(struct server *s, const char *bind_ip, int port)
 	double t0;
 	char line[256];
 
-	make_file(s);
-	s->fd = open(s->file, s->ro ? O_RDONLY : O_RDWR);
+	if (s->stamped) {
+		if (s->size % PAGE || s->sparse || s->p2pmem)
+			die("--stamped needs whole blocks and a plain file");
+		make_stamped(s->file, s->size, 1);
+	} else if (!s->p2pmem) {
+		make_file(s);
+	}
+	s->fd = open(s->file, s->ro && !s->p2pmem ? O_RDONLY : O_RDWR);
 	if (s->fd < 0)
 		die("open %s: %s", s->file, strerror(errno));
-	s->base = mmap(NULL, s->size, PROT_READ | (s->ro ? 0 : PROT_WRITE),
+	s->base = mmap(NULL, s->size,
+		       PROT_READ | (s->ro && !s->p2pmem ? 0 : PROT_WRITE),
 		       MAP_SHARED, s->fd, 0);
 	if (s->base == MAP_FAILED)
 		die("mmap: %s", strerror(errno));
+	if (s->p2pmem) {
+		/* device memory: the pattern goes in through the mapping */
+		for (uint64_t off = 0; off < s->size; off += PAGE)
+			fill(s->base + off, s->seed, off, PAGE);
+		printf("server: %" PRIu64 " bytes of p2pmem mapped from %s\n",
+		       s->size, s->file);
+	}
+	if (s->stamped) {
+		/* the changes write through their own descriptor: --ro stays */
+		s->wfd = open(s->file, O_RDWR);
+		if (s->wfd < 0)
+			die("open %s: %s", s->file, strerror(errno));
+		drop_file_cache(s);
+		printf("server: %" PRIu64 " stamped blocks of generation 1 in %s, not in the page cache\n",
+		       s->size / PAGE, s->file);
+	}
 
 	ch = rdma_create_event_channel();
 	if (!ch || rdma_create_id(ch, &listen_id, NULL, RDMA_PS_TCP))
@@ -352,17 +586,7 @@ static int run_server(struct server *s, const char *bind_ip, int port)
 	if (cfd < 0)
 		die("accept: %s", strerror(errno));
 
-	ev = wait_event(ch, RDMA_CM_EVENT_CONNECT_REQUEST);
-	id = ev->id;
-	rdma_ack_cm_event(ev);
-	make_qp(id, s->pd, &cq);
-	cp.responder_resources = 16;
-	cp.initiator_depth = 16;
-	cp.rnr_retry_count = 7;
-	if (rdma_accept(id, &cp))
-		die("rdma_accept: %s", strerror(errno));
-	ev = wait_event(ch, RDMA_CM_EVENT_ESTABLISHED);
-	rdma_ack_cm_event(ev);
+	id = accept_conn(ch, s->pd, &cq);
 	printf("server: connected\n");
 	fflush(stdout);
 
@@ -370,7 +594,9 @@ static int run_server(struct server *s, const char *bind_ip, int port)
 		uint64_t a, b, c;
 		int i;
 
-		if (!strcmp(line, "info")) {
+		if (s->stamped && stamped_command(s, cfd, line)) {
+			/* replied */
+		} else if (!strcmp(line, "info")) {
 			sendline(cfd, "ok %" PRIu64 " %u %" PRIu64,
 				 (uint64_t)(uintptr_t)s->base, s->mr->rkey,
 				 s->size);
@@ -418,6 +644,17 @@ static int run_server(struct server *s, const char *bind_ip, int port)
 			sendline(cfd, "ok %ld %ld",
 				 meminfo_kb("/proc/self/status", "VmPin"),
 				 meminfo_kb("/proc/meminfo", "MemFree"));
+		} else if (!strcmp(line, "reconnect")) {
+			/*
+			 * The client's QP is in error (a READ it expected to
+			 * fail): drop ours and take a new connection.  The old
+			 * id stays: destroying it waits for its last events.
+			 */
+			rdma_disconnect(id);
+			rdma_destroy_qp(id);
+			ibv_destroy_cq(cq);
+			sendline(cfd, "ok");
+			id = accept_conn(ch, s->pd, &cq);
 		} else if (!strcmp(line, "quit")) {
 			sendline(cfd, "ok");
 			break;
@@ -459,6 +696,7 @@ struct client {
 		uint32_t loff;	/* offset in the slot */
 	} req[QDEPTH];
 	int busy;
+	int last;		/* slot of the last completion reaped */
 };
 
 static void command(struct client *c, char *reply, size_t sz,
@@ -534,6 +772,7 @@ static enum ibv_wc_status reap(struct client *c, double timeout)
 		die("ibv_poll_cq");
 	struct req *r = &c->req[wc.wr_id];
 
+	c->last = (int)wc.wr_id;
 	r->busy = false;
 	c->busy--;
 	if (wc.status != IBV_WC_SUCCESS) {
@@ -763,6 +1002,27 @@ static void client_connect(struct client *c, const char *host, int port)
 		die("rdma_connect: %s", strerror(errno));
 	rdma_ack_cm_event(wait_event(ch, RDMA_CM_EVENT_ESTABLISHED));
 	rdma_freeaddrinfo(ai);
+}
+
+/*
+ * After an error completion the QP is dead: start over on a new connection
+ * (the server's MR stays).  The old id and its event channel are left:
+ * destroying the id would wait for events nobody reads.
+ */
+static void client_reconnect(struct client *c, const char *host, int port)
+{
+	char reply[64];
+
+	if (c->busy)
+		die("reconnect with %d requests outstanding", c->busy);
+	rdma_disconnect(c->id);
+	rdma_destroy_qp(c->id);
+	ibv_destroy_cq(c->cq);
+	ibv_dereg_mr(c->mr);
+	ibv_dealloc_pd(c->pd);
+	munmap(c->buf, LOCAL_BUF);
+	command(c, reply, sizeof(reply), "reconnect");
+	client_connect(c, host, port);
 }
 
 static void get_info(struct client *c, const char *cmd)
@@ -1050,6 +1310,7 @@ int main(int argc, char **argv)
 		{ "bind", 1, NULL, 'b' }, { "port", 1, NULL, 'p' },
 		{ "server", 1, NULL, 'a' }, { "test", 1, NULL, 't' },
 		{ "count", 1, NULL, 'n' }, { "secs", 1, NULL, 'T' },
+		{ "p2pmem", 0, NULL, 'P' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct server s = { .seed = 1 };
@@ -1079,6 +1340,7 @@ int main(int argc, char **argv)
 		case 'S': seed = s.seed = strtoull(optarg, NULL, 0); break;
 		case 'r': s.ro = true; break;
 		case 'z': s.sparse = true; break;
+		case 'P': s.p2pmem = true; break;
 		case 'm': s.nmrs = atoi(optarg); break;
 		case 'b': bind_ip = optarg; break;
 		case 'p': port = atoi(optarg); break;
