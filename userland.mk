@@ -39,7 +39,7 @@ bins: $(B)/bin/nicfile $(B)/bin/nicfiled
 unit: $(UNIT_BINS)
 fuzz: $(FUZZ_BIN)
 
-$(B)/tests/%: tests/progs/%.c | $(B)/tests
+$(B)/tests/%: tests/progs/%.c $(wildcard tests/progs/*.h) | $(B)/tests
 	$(CC) $(WARN) $(CFLAGS) $(VERBS_CFLAGS) -o $@ $< $(VERBS_LIBS)
 
 $(B)/obj/lib/%.o: userlib/%.c $(HDRS)
