@@ -19,3 +19,18 @@ cmb_counters() {
 	done
 	printf ' p2pmem_available=%s\n' "$(p2pmem_available 2>/dev/null)"
 }
+
+# A server command that checks things after the client's command has ended
+# would be SIGTERMed by tests/vm/pair as soon as the client ends.  So the
+# server writes its verdict (server_verdict RC) and the client's command
+# ends with wait_server_verdict, which fails if the server's checks failed.
+server_verdict() { echo "$1" > "$NICFILE_RUN/server-verdict"; return "$1"; }
+wait_server_verdict() {
+	local i
+	for ((i = 0; i < 3000; i++)); do
+		[ -s "$NICFILE_RUN/server-verdict" ] && break
+		sleep 0.2
+	done
+	[ "$(cat "$NICFILE_RUN/server-verdict" 2>/dev/null)" = 0 ] ||
+		{ echo "the server side's checks failed"; return 1; }
+}
