@@ -53,6 +53,7 @@ struct nicfile_region;
 /* Flags for nicfile_region_register(). */
 #define NICFILE_REG_NO_ODP      (1u << 0)  /* skip the ODP modes, pin */
 #define NICFILE_REG_NO_PREFAULT (1u << 1)  /* ODP: do not read the file in before registering */
+#define NICFILE_REG_NO_CMB      (1u << 2)  /* ODP on the page cache even where the CMB could serve */
 
 /*
  * Map @fd (a regular file open for reading) read-only and shared, and

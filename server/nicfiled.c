@@ -671,6 +671,7 @@ static void usage(FILE *to)
 		"  -m, --max-open N         open files per client (default 64)\n"
 		"  -i, --idle-timeout S     close a file S seconds after its last client (default 30)\n"
 		"      --no-odp             register pinned even if the device has ODP\n"
+		"      --no-cmb             ODP on the page cache even where the NVMe CMB could serve\n"
 		"  -v, --verbose            log every open\n"
 		"See nicfiled(8).\n", NICFILE_DEFAULT_PORT);
 }
@@ -734,6 +735,7 @@ int main(int argc, char **argv)
 		{ "port", required_argument, NULL, 'p' }, { "ib-dev", required_argument, NULL, 'd' },
 		{ "max-clients", required_argument, NULL, 'c' }, { "max-open", required_argument, NULL, 'm' },
 		{ "idle-timeout", required_argument, NULL, 'i' }, { "no-odp", no_argument, NULL, 'N' },
+		{ "no-cmb", no_argument, NULL, 'C' },
 		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' }, { 0 }
 	};
 	struct server *s = calloc(1, sizeof(*s));
@@ -759,6 +761,7 @@ int main(int argc, char **argv)
 		case 'm': if (parse_uint(optarg, 4096, &v) || !v) goto bad; s->max_open = (unsigned)v; break;
 		case 'i': if (parse_uint(optarg, 86400, &v)) goto bad; s->idle_s = (int)v; break;
 		case 'N': s->files.reg_flags |= NICFILE_REG_NO_ODP; break;
+		case 'C': s->files.reg_flags |= NICFILE_REG_NO_CMB; break;
 		case 'v': log_verbose = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;

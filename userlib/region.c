@@ -140,7 +140,7 @@ int nicfile_region_register(struct ibv_pd *pd, int fd, unsigned flags,
 	}
 	r->mode = NICFILE_MODE_PINNED;
 	if (odp) {
-		int cmb = file_has_cmb_device_map(fd);
+		int cmb = !(flags & NICFILE_REG_NO_CMB) && file_has_cmb_device_map(fd);
 		/*
 		 * rxe's ODP registration records the pages already present, and
 		 * a page found at registration never faults later; a NIC fault
