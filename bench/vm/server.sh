@@ -13,9 +13,16 @@ head -c $((BENCH_FILE_MIB << 20)) /dev/urandom > "$BENCH_FILE"
 sync
 busy() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
 cached() { awk '/^Cached:/{ print $2 }' /proc/meminfo; }
+counter() { cat "$1" 2>/dev/null || echo 0; }  # 0 on a kernel without the CMB path
+cmb_json() { # before|after
+	printf '"odp_cmb_%s":%s,"odp_host_%s":%s,"staged_%s":%s' \
+		"$1" "$(counter /sys/class/infiniband_verbs/odp_pages_cmb)" \
+		"$1" "$(counter /sys/class/infiniband_verbs/odp_pages_host)" \
+		"$1" "$(counter /sys/kernel/mm/peer_block_cache/staged)"
+}
 while IFS=$'\t' read -r id kind file scmd _; do
 	[ "$file" = 1 ] && { sync; echo 3 > /proc/sys/vm/drop_caches; }
-	c0=$(cached) b0=$(busy)
+	c0=$(cached) b0=$(busy) k0=$(cmb_json before)
 	case $kind in
 	perftest) timeout 300 bash -c "$scmd" > "$R/srv.$id.txt" 2>&1; rc=$? ;;
 	local) timeout 600 bash -c "$scmd" > "$R/srv.$id.txt" 2>&1; rc=$? ;;
@@ -28,6 +35,6 @@ while IFS=$'\t' read -r id kind file scmd _; do
 		rc=$?
 		;;
 	esac
-	echo "{\"rc\":$rc,\"busy_jiffies\":$(($(busy) - b0)),\"hz\":$(getconf CLK_TCK),\"cached_kb_before\":$c0,\"cached_kb_after\":$(cached)}" > "$R/srv.$id.json"
+	echo "{\"rc\":$rc,\"busy_jiffies\":$(($(busy) - b0)),\"hz\":$(getconf CLK_TCK),\"cached_kb_before\":$c0,\"cached_kb_after\":$(cached),$k0,$(cmb_json after)}" > "$R/srv.$id.json"
 	: > "$R/srv-done.$id"
 done < "$BENCH_PLAN"
