@@ -10,7 +10,8 @@
  *   cw G OFF LEN   write(2) blocks of generation G
  *   cm G OFF LEN   the same through a second, writable shared mapping
  *   ct LEN | cx LEN   ftruncate shorter | longer
- *   cp G OFF LEN | cz G OFF LEN   fallocate punch hole | zero range
+ *   cp G OFF LEN | cz G OFF LEN   fallocate punch hole | zero range (the
+ *                  blocks read as zeros; G only names the change)
  *   cc OFF LEN     fallocate collapse range
  *   cr G           FICLONE of a fresh file of generation G onto the file
  *   cd             (no change) write back and drop the file's page cache
@@ -25,14 +26,20 @@
  * block number} and a body that is a function of both, so a reader can tell
  * old from new and see a torn block.  The revoke scenario reads it in a loop
  * while the server changes it and checks that no READ posted after a change
- * returned sees what the change replaced.
+ * returned sees what the change replaced, and that every block is one
+ * state of the file; only a READ in flight across a change may return a
+ * block that is old and new in whole packets (the responder copies packet
+ * by packet, and the change may come in between).  --reply-early MS makes
+ * the server answer cw MS ms before it writes, which the check must catch.
  *
  *   odp_read_check server --file F --size N [--seed S] [--ro] [--sparse]
- *                  [--mrs N] [--p2pmem] [--stamped] [--bind IP] [--port P]
+ *                  [--mrs N] [--p2pmem] [--stamped [--reply-early MS]]
+ *                  [--bind IP] [--port P]
  * With --p2pmem, F is a p2pmem "allocate" file of sysfs (raw NVMe CMB): it
  * is mapped as it is and the pattern is written through the mapping.
  *   odp_read_check client --server IP --test NAME [--seed S] [--count N]
  *                  [--secs S] [--port P]
+ * (for --test revoke, --count is the number of rounds of all changes)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -239,6 +246,7 @@ struct server {
 	int nmrs;
 	int fd;
 	int wfd;		/* --stamped: the file opened for the changes */
+	int early_ms;		/* --reply-early: a lying server, to test the test */
 	uint8_t *base;
 	struct ibv_pd *pd;
 	struct ibv_mr *mr;
@@ -347,6 +355,15 @@ static bool stamped_command(struct server *s, int cfd, const char *line)
 		uint8_t *buf = malloc(len);
 
 		stamp_range(buf, g, off, len);
+		if (s->early_ms && !fstat(s->wfd, &st)) {
+			/* what a stale mapping looks like to the client */
+			sendline(cfd, "ok %" PRIu64, (uint64_t)st.st_size);
+			usleep(s->early_ms * 1000);
+			if (pwrite(s->wfd, buf, len, (off_t)off) != (ssize_t)len)
+				die("pwrite: %s", strerror(errno));
+			free(buf);
+			return true;
+		}
 		if (pwrite(s->wfd, buf, len, (off_t)off) == (ssize_t)len)
 			r = 0;
 		free(buf);
@@ -1042,11 +1059,587 @@ static void report(struct client *c, const char *what, double t0)
 	fflush(stdout);
 }
 
+/* ---- revoke: a stamped file changed under traffic ------------------------ */
+
+/* What one block must read as.  Generation 0 is zeros. */
+struct stamp {
+	uint64_t gen, blk;
+	uint32_t valid;		/* bytes before EOF; the rest reads as zeros */
+};
+
+/* The file after a change (state 0: as the server made it). */
+struct fstate {
+	struct stamp *b;	/* one per block of the MR */
+	uint64_t size;
+	char what[112];		/* the change that made it */
+};
+
+struct revoke {
+	struct client *c;
+	const char *host;
+	int port;
+	uint64_t nblk;
+	struct fstate *st;
+	int nst;		/* states made; the last may still be pending */
+	int done;		/* the newest state whose change has returned */
+	int posted_at[QDEPTH];	/* ->done when the slot's READ was posted */
+	uint64_t cursor;	/* of the sweep */
+	uint32_t mtu;		/* path MTU: a READ response's packet size */
+	uint64_t blocks, changes, overlapped, torn, probe_err, probe_zero;
+	uint8_t exp[PAGE];
+};
+
+static const uint8_t zero_block[PAGE];
+
+static bool stamp_eq(const struct stamp *a, const struct stamp *b)
+{
+	return a->gen == b->gen &&
+	       (!a->gen || (a->blk == b->blk && a->valid == b->valid));
+}
+
+/* Does @p hold exactly what @w says? */
+static bool block_is(struct revoke *rv, const uint8_t *p,
+		     const struct stamp *w)
+{
+	struct stamp_hdr h = { STAMP_MAGIC, w->gen, w->blk };
+
+	if (!w->gen)
+		return !memcmp(p, zero_block, PAGE);
+	if (w->valid >= sizeof(h) && memcmp(p, &h, sizeof(h)))
+		return false;
+	stamp_block(rv->exp, w->gen, w->blk);
+	memset(rv->exp + w->valid, 0, PAGE - w->valid);
+	return !memcmp(p, rv->exp, PAGE);
+}
+
+static void describe_stamp(char *buf, size_t sz, const struct stamp *w)
+{
+	if (!w->gen)
+		snprintf(buf, sz, "zeros");
+	else if (w->valid < PAGE)
+		snprintf(buf, sz, "gen %" PRIu64 " block %" PRIu64 " (%u bytes, then zeros)",
+			 w->gen, w->blk, w->valid);
+	else
+		snprintf(buf, sz, "gen %" PRIu64 " block %" PRIu64, w->gen,
+			 w->blk);
+}
+
+/* What @p holds, as far as its header and body tell. */
+static void describe_block(struct revoke *rv, char *buf, size_t sz,
+			   const uint8_t *p)
+{
+	struct stamp_hdr h;
+	uint32_t i, j;
+
+	memcpy(&h, p, sizeof(h));
+	if (h.magic != STAMP_MAGIC) {
+		for (i = 0; i < PAGE && !p[i]; i++)
+			;
+		if (i == PAGE)
+			snprintf(buf, sz, "zeros");
+		else
+			snprintf(buf, sz, "no stamp (first word %#" PRIx64 ", first non-zero byte at %u): torn or foreign",
+				 h.magic, i);
+		return;
+	}
+	stamp_block(rv->exp, h.gen, h.blk);
+	for (i = 0; i < PAGE && p[i] == rv->exp[i]; i++)
+		;
+	for (j = i; j < PAGE && !p[j]; j++)
+		;
+	if (i == PAGE)
+		snprintf(buf, sz, "gen %" PRIu64 " block %" PRIu64, h.gen,
+			 h.blk);
+	else if (j == PAGE)
+		snprintf(buf, sz, "gen %" PRIu64 " block %" PRIu64 " (%u bytes, then zeros)",
+			 h.gen, h.blk, i);
+	else
+		snprintf(buf, sz, "header of gen %" PRIu64 " block %" PRIu64 " but byte %u is not its body: torn",
+			 h.gen, h.blk, i);
+}
+
+/* Does any state a READ posted at @from may see differ at @k from @k+1? */
+static bool distinct(struct revoke *rv, int k, int to, uint64_t pos)
+{
+	return k == to || !stamp_eq(&rv->st[k].b[pos], &rv->st[k + 1].b[pos]);
+}
+
+/*
+ * Which of the states @from..@to each packet of block @pos matches: the
+ * responder copies a READ packet by packet, and a change (its ODP
+ * invalidation and the refault after it) may come between two packets.
+ * @first is the block's offset in the READ.  Fills @who (state or -1)
+ * per piece and returns the number of pieces; *@all: each matched one.
+ */
+static int pieces(struct revoke *rv, const uint8_t *p, uint64_t pos,
+		  uint64_t first, int from, int to, int *who, int max,
+		  bool *all)
+{
+	uint32_t b = (uint32_t)((rv->mtu - first % rv->mtu) % rv->mtu);
+	uint32_t start[PAGE / 256 + 2], end[PAGE / 256 + 2];
+	int n = 0, bad = 0;
+
+	for (uint32_t o = 0; o < PAGE && n < max; n++) {
+		uint32_t e = o < b ? b : o + rv->mtu;
+
+		start[n] = o;
+		end[n] = e < PAGE ? e : PAGE;
+		who[n] = -1;
+		o = end[n];
+	}
+	for (int k = to; k >= from; k--) {
+		const struct stamp *w = &rv->st[k].b[pos];
+
+		if (!distinct(rv, k, to, pos))
+			continue;
+		if (w->gen) {
+			stamp_block(rv->exp, w->gen, w->blk);
+			memset(rv->exp + w->valid, 0, PAGE - w->valid);
+		} else {
+			memset(rv->exp, 0, PAGE);
+		}
+		for (int i = 0; i < n; i++)
+			if (who[i] < 0 && !memcmp(p + start[i], rv->exp + start[i],
+						  end[i] - start[i]))
+				who[i] = k;
+	}
+	for (int i = 0; i < n; i++)
+		bad += who[i] < 0;
+	*all = !bad;
+	return n;
+}
+
+static void violation(struct revoke *rv, const uint8_t *p, uint64_t pos,
+		      int slot, int from, int to)
+{
+	const struct req *r = &rv->c->req[slot];
+	char got[320], want[512] = "", one[96], when[256];
+	int k, j;
+
+	describe_block(rv, got, sizeof(got), p);
+	if (to > from) {
+		/* which allowed state, if any, each packet's bytes are */
+		int who[PAGE / 256 + 2], n;
+		bool all;
+
+		n = pieces(rv, p, pos, pos * PAGE - r->off, from, to, who,
+			   (int)(sizeof(who) / sizeof(who[0])), &all);
+		snprintf(got + strlen(got), sizeof(got) - strlen(got),
+			 " [%u-byte packets:", rv->mtu);
+		for (int i = 0; i < n; i++) {
+			if (who[i] < 0)
+				snprintf(one, sizeof(one), " ?");
+			else if (!rv->st[who[i]].b[pos].gen)
+				snprintf(one, sizeof(one), " zeros");
+			else
+				snprintf(one, sizeof(one), " gen%" PRIu64,
+					 rv->st[who[i]].b[pos].gen);
+			snprintf(got + strlen(got), sizeof(got) - strlen(got),
+				 "%s", one);
+		}
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "]");
+	}
+	for (k = to; k >= from; k--) {
+		if (!distinct(rv, k, to, pos))
+			continue;
+		describe_stamp(one, sizeof(one), &rv->st[k].b[pos]);
+		snprintf(want + strlen(want), sizeof(want) - strlen(want),
+			 "%s%s", *want ? " or " : "", one);
+	}
+	if (from)
+		snprintf(when, sizeof(when), "posted after change #%d (%s) returned",
+			 from, rv->st[from].what);
+	else
+		snprintf(when, sizeof(when), "posted before any change");
+	if (to > from)
+		snprintf(when + strlen(when), sizeof(when) - strlen(when),
+			 ", change #%d (%s) in progress", to,
+			 rv->st[to].what);
+	/* the newest earlier state with exactly this content: stale */
+	for (k = from - 1; k >= 0; k--)
+		if (block_is(rv, p, &rv->st[k].b[pos]))
+			break;
+	if (k >= 0) {
+		for (j = k + 1; j < from &&
+		     stamp_eq(&rv->st[j].b[pos], &rv->st[k].b[pos]); j++)
+			;
+		if (j == from)
+			die("STALE block %" PRIu64 " (file offset %#" PRIx64 ") in a READ of %u bytes at %#" PRIx64 " %s: got %s, what that change replaced; want %s",
+			    pos, pos * PAGE, r->len, r->off, when, got, want);
+		die("STALE block %" PRIu64 " (file offset %#" PRIx64 ") in a READ of %u bytes at %#" PRIx64 " %s: got %s, what the earlier change #%d (%s) replaced; want %s",
+		    pos, pos * PAGE, r->len, r->off, when, got, j,
+		    rv->st[j].what, want);
+	}
+	die("block %" PRIu64 " (file offset %#" PRIx64 ") in a READ of %u bytes at %#" PRIx64 " %s: got %s; want %s",
+	    pos, pos * PAGE, r->len, r->off, when, got, want);
+}
+
+/* Every block of a completed READ against every state it may have seen. */
+static void rv_check(struct revoke *rv, int slot)
+{
+	struct client *c = rv->c;
+	const struct req *r = &c->req[slot];
+	const uint8_t *p = c->buf + slot * SLOT + r->loff;
+	int from = rv->posted_at[slot], to = rv->nst - 1;
+
+	if (to > from)
+		rv->overlapped++;
+	for (uint32_t i = 0; i < r->len; i += PAGE) {
+		uint64_t pos = (r->off + i) / PAGE;
+		bool ok = false;
+
+		for (int k = to; k >= from && !ok; k--)
+			if (distinct(rv, k, to, pos))
+				ok = block_is(rv, p + i, &rv->st[k].b[pos]);
+		if (!ok && to > from) {
+			/* in flight across a change: whole packets of each */
+			int who[PAGE / 256 + 2];
+
+			pieces(rv, p + i, pos, i, from, to, who,
+			       (int)(sizeof(who) / sizeof(who[0])), &ok);
+			rv->torn += ok;
+		}
+		if (!ok)
+			violation(rv, p + i, pos, slot, from, to);
+		rv->blocks++;
+	}
+}
+
+static void rv_reap(struct revoke *rv)
+{
+	struct client *c = rv->c;
+	enum ibv_wc_status st = reap(c, 30);
+
+	if (st != IBV_WC_SUCCESS)
+		die("READ of %u bytes at %#" PRIx64 " failed (%s); file size %" PRIu64 " after change #%d (%s)",
+		    c->req[c->last].len, c->req[c->last].off,
+		    ibv_wc_status_str(st), rv->st[rv->done].size, rv->done,
+		    rv->st[rv->done].what);
+	rv_check(rv, c->last);
+}
+
+static void rv_drain(struct revoke *rv)
+{
+	while (rv->c->busy)
+		rv_reap(rv);
+}
+
+/* READs stay below the end of every state they may see, page-rounded. */
+static uint64_t rv_limit(struct revoke *rv)
+{
+	uint64_t lim = rv->c->size;
+
+	for (int k = rv->done; k < rv->nst; k++) {
+		uint64_t e = (rv->st[k].size + PAGE - 1) & ~(PAGE - 1);
+
+		if (e < lim)
+			lim = e;
+	}
+	return lim;
+}
+
+static void rv_post(struct revoke *rv, uint64_t off, uint64_t len)
+{
+	int slot;
+
+	while ((slot = free_slot(rv->c)) < 0)
+		rv_reap(rv);
+	rv->posted_at[slot] = rv->done;
+	/* the local side at varying alignments too */
+	post(rv->c, slot, false, off, (uint32_t)len,
+	     (uint32_t)(rnd() % (PAGE / 8)) * 8);
+}
+
+/* The next READ of the sweep: 1 to 32 blocks, wrapping at the end. */
+static void rv_next(struct revoke *rv)
+{
+	uint64_t lim = rv_limit(rv), n = 1 + rnd() % 32;
+
+	if (rv->cursor >= lim)
+		rv->cursor = 0;
+	if (rv->cursor + n * PAGE > lim)
+		n = (lim - rv->cursor) / PAGE;
+	rv_post(rv, rv->cursor, n * PAGE);
+	rv->cursor += n * PAGE;
+}
+
+/* The whole file once, QDEPTH READs in flight. */
+static void rv_sweep(struct revoke *rv)
+{
+	for (rv->cursor = 0; rv->cursor < rv_limit(rv);)
+		rv_next(rv);
+	rv_drain(rv);
+}
+
+/* Read [off, off + len) first, in READs of up to 32 blocks. */
+static void rv_read_range(struct revoke *rv, uint64_t off, uint64_t len)
+{
+	uint64_t end = off + len < rv_limit(rv) ? off + len : rv_limit(rv);
+
+	for (uint64_t o = off & ~(PAGE - 1); o < end; o += 32 * PAGE)
+		rv_post(rv, o, end - o < 32 * PAGE ? end - o : 32 * PAGE);
+}
+
+/* A new state, a copy of the newest one, made by @fmt. */
+static struct fstate *rv_state(struct revoke *rv, const char *fmt, ...)
+{
+	struct fstate *f;
+	va_list ap;
+
+	rv->st = realloc(rv->st, (rv->nst + 1) * sizeof(*rv->st));
+	if (!rv->st)
+		die("realloc");
+	f = &rv->st[rv->nst];
+	f->b = malloc(rv->nblk * sizeof(*f->b));
+	if (!f->b)
+		die("malloc");
+	if (rv->nst) {
+		memcpy(f->b, rv->st[rv->nst - 1].b, rv->nblk * sizeof(*f->b));
+		f->size = rv->st[rv->nst - 1].size;
+	}
+	va_start(ap, fmt);
+	vsnprintf(f->what, sizeof(f->what), fmt, ap);
+	va_end(ap);
+	rv->nst++;
+	return f;
+}
+
+/* Blocks past @size read as zeros, the one across it partly. */
+static void set_size(struct fstate *f, uint64_t nblk, uint64_t size)
+{
+	for (uint64_t b = 0; b < nblk; b++) {
+		if (b * PAGE >= size)
+			f->b[b] = (struct stamp){ 0 };
+		else if (size - b * PAGE < f->b[b].valid)
+			f->b[b].valid = (uint32_t)(size - b * PAGE);
+	}
+	f->size = size;
+}
+
+/*
+ * Send @cmd, whose result is the newest state (or, for !@change, no change
+ * at all), and keep READs going until it returns; then read [off, off+len)
+ * before anything else.  A READ that could reach past the new end is
+ * waited for first: one that fails kills the QP.
+ */
+static void rv_change(struct revoke *rv, bool change, uint64_t off,
+		      uint64_t len, const char *fmt, ...)
+{
+	struct client *c = rv->c;
+	struct pollfd pfd = { .fd = c->cfd, .events = POLLIN };
+	uint64_t lim = rv_limit(rv), size;
+	char cmd[128], reply[256];
+	double t0 = now();
+	bool beyond;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	do {
+		beyond = false;
+		for (int i = 0; i < QDEPTH; i++)
+			if (c->req[i].busy &&
+			    c->req[i].off + c->req[i].len > lim)
+				beyond = true;
+		if (beyond)
+			rv_reap(rv);
+	} while (beyond);
+	sendline(c->cfd, "%s", cmd);
+	while (poll(&pfd, 1, 0) == 0) {
+		if (now() - t0 > 60)
+			die("no reply to '%s' within 60s", cmd);
+		if (free_slot(c) >= 0)
+			rv_next(rv);
+		else
+			rv_reap(rv);
+	}
+	if (recvline(c->cfd, reply, sizeof(reply)) < 0)
+		die("control: server closed the connection after '%s'", cmd);
+	if (sscanf(reply, "ok %" SCNu64, &size) != 1)
+		die("server: '%s' -> '%s'", cmd, reply);
+	if (change) {
+		rv->done = rv->nst - 1;
+		rv->changes++;
+	}
+	if (size != rv->st[rv->done].size)
+		die("after '%s' the file has %" PRIu64 " bytes, expected %" PRIu64,
+		    cmd, size, rv->st[rv->done].size);
+	if (len)
+		rv_read_range(rv, off, len);
+}
+
+/*
+ * One READ of the first block wholly past EOF, alone: it fails (then the
+ * QP is dead and we reconnect) or reads zeros, never file data.
+ */
+static void rv_probe(struct revoke *rv)
+{
+	struct client *c = rv->c;
+	uint64_t off = rv_limit(rv);
+	enum ibv_wc_status st;
+	char got[160];
+
+	rv_drain(rv);
+	if (off + PAGE > c->size)
+		return;
+	post(c, 0, false, off, PAGE, 0);
+	st = reap(c, 30);
+	if (st == IBV_WC_SUCCESS) {
+		if (memcmp(c->buf, zero_block, PAGE)) {
+			describe_block(rv, got, sizeof(got), c->buf);
+			die("READ of the block at %#" PRIx64 ", past EOF (%" PRIu64 ") after change #%d (%s), returned %s",
+			    off, rv->st[rv->done].size, rv->done,
+			    rv->st[rv->done].what, got);
+		}
+		rv->probe_zero++;
+		return;
+	}
+	rv->probe_err++;
+	client_reconnect(c, rv->host, rv->port);
+}
+
+static uint32_t path_mtu(struct client *c)
+{
+	struct ibv_qp_init_attr ia;
+	struct ibv_qp_attr a;
+
+	if (ibv_query_qp(c->id->qp, &a, IBV_QP_PATH_MTU, &ia))
+		die("ibv_query_qp: %s", strerror(errno));
+	return 128u << a.path_mtu;	/* IBV_MTU_256 is 1 */
+}
+
+/* A random run of 1..64 whole blocks below @end (bytes). */
+static void pick_blocks(uint64_t end, uint64_t *b0, uint64_t *nb)
+{
+	uint64_t fb = end / PAGE;
+
+	*nb = 1 + rnd() % 64;
+	if (*nb > fb)
+		*nb = fb;
+	*b0 = rnd() % (fb - *nb + 1);
+}
+
+static void run_revoke(struct client *c, const char *host, int port,
+		       long rounds, char *summary, size_t sz)
+{
+	struct revoke rv = { .c = c, .host = host, .port = port };
+	const uint64_t full = c->size;
+	uint64_t gen = 1, b0, nb, ns;
+	struct fstate *f;
+	double t0 = now();
+
+	if (full % PAGE || full < 16 * PAGE)
+		die("the MR must be whole blocks, at least 16 (is the server --stamped?)");
+	rv.nblk = full / PAGE;
+	rv.mtu = path_mtu(c);
+	verify = false;		/* rv_check() does it */
+	f = rv_state(&rv, "the file as made, gen 1");
+	for (uint64_t b = 0; b < rv.nblk; b++)
+		f->b[b] = (struct stamp){ 1, b, PAGE };
+	f->size = full;
+
+	for (long round = 1; round <= rounds; round++) {
+		static const char *const kinds[] = {
+			"cw", "cm", "ct", "cx", "cp", "cz", "cc", "cx", "cr",
+		};
+
+		for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+			const char *kind = kinds[k];
+			uint64_t size = rv.st[rv.done].size;
+
+			/*
+			 * Back to disk (and the CMB) under traffic, then
+			 * every block mapped by the NIC once.
+			 */
+			rv_change(&rv, false, 0, 0, "cd");
+			rv_sweep(&rv);
+			if (!strcmp(kind, "cw") || !strcmp(kind, "cm")) {
+				bool w = kind[1] == 'w';
+
+				pick_blocks(size, &b0, &nb);
+				f = rv_state(&rv, "%s: %s gen %" PRIu64 " to blocks %" PRIu64 "..%" PRIu64,
+					     kind, w ? "write(2) of" :
+					     "stores through a shared mapping of",
+					     ++gen, b0, b0 + nb - 1);
+				for (uint64_t b = b0; b < b0 + nb; b++)
+					f->b[b] = (struct stamp){ gen, b, PAGE };
+				rv_change(&rv, true, b0 * PAGE, nb * PAGE,
+					  "%s %" PRIu64 " %" PRIu64 " %" PRIu64,
+					  kind, gen, b0 * PAGE, nb * PAGE);
+			} else if (!strcmp(kind, "ct")) {
+				ns = size / 2 + rnd() % (size / 2);
+				if (rnd() % 4 == 0)
+					ns &= ~(PAGE - 1);	/* sometimes whole */
+				f = rv_state(&rv, "ct: ftruncate to %" PRIu64, ns);
+				set_size(f, rv.nblk, ns);
+				rv_change(&rv, true, ns & ~(PAGE - 1), PAGE,
+					  "ct %" PRIu64, ns);
+				rv_probe(&rv);
+			} else if (!strcmp(kind, "cx")) {
+				f = rv_state(&rv, "cx: ftruncate from %" PRIu64 " up to %" PRIu64,
+					     size, full);
+				set_size(f, rv.nblk, full);
+				rv_change(&rv, true, size, full - size,
+					  "cx %" PRIu64, full);
+			} else if (!strcmp(kind, "cp") || !strcmp(kind, "cz")) {
+				bool punch = kind[1] == 'p';
+
+				pick_blocks(size, &b0, &nb);
+				f = rv_state(&rv, "%s: fallocate %s of blocks %" PRIu64 "..%" PRIu64,
+					     kind, punch ? "PUNCH_HOLE" :
+					     "ZERO_RANGE", b0, b0 + nb - 1);
+				for (uint64_t b = b0; b < b0 + nb; b++)
+					f->b[b] = (struct stamp){ 0 };
+				rv_change(&rv, true, b0 * PAGE, nb * PAGE,
+					  "%s %" PRIu64 " %" PRIu64 " %" PRIu64,
+					  kind, ++gen, b0 * PAGE, nb * PAGE);
+			} else if (!strcmp(kind, "cc")) {
+				/* the range must end before EOF */
+				pick_blocks(size - PAGE, &b0, &nb);
+				f = rv_state(&rv, "cc: fallocate COLLAPSE_RANGE of blocks %" PRIu64 "..%" PRIu64,
+					     b0, b0 + nb - 1);
+				for (uint64_t b = b0; b < rv.nblk; b++)
+					f->b[b] = b + nb < rv.nblk ?
+						  f->b[b + nb] :
+						  (struct stamp){ 0 };
+				f->size = size - nb * PAGE;
+				rv_change(&rv, true, b0 * PAGE,
+					  f->size - b0 * PAGE,
+					  "cc %" PRIu64 " %" PRIu64,
+					  b0 * PAGE, nb * PAGE);
+				rv_probe(&rv);
+			} else {	/* cr */
+				f = rv_state(&rv, "cr: FICLONE of a file of gen %" PRIu64,
+					     ++gen);
+				for (uint64_t b = 0; b < rv.nblk; b++)
+					f->b[b] = (struct stamp){ gen, b, PAGE };
+				f->size = full;
+				rv_change(&rv, true, 0, full, "cr %" PRIu64, gen);
+			}
+			rv_sweep(&rv);
+		}
+		printf("client: round %ld: %" PRIu64 " blocks checked, %" PRIu64 " changes, %" PRIu64 " READs overlapped a change, %" PRIu64 " blocks of those torn at a packet boundary, %.1fs\n",
+		       round, rv.blocks, rv.changes, rv.overlapped, rv.torn,
+		       now() - t0);
+		fflush(stdout);
+	}
+	printf("client: READs past EOF after truncate/collapse: %" PRIu64 " failed (then reconnected), %" PRIu64 " read zeros\n",
+	       rv.probe_err, rv.probe_zero);
+	printf("client: %" PRIu64 " blocks read across a change were old and new in whole %u-byte packets (an RDMA READ is not atomic across packets); no other mix\n",
+	       rv.torn, rv.mtu);
+	snprintf(summary, sz, ": %" PRIu64 " blocks checked, %" PRIu64 " changes",
+		 rv.blocks, rv.changes);
+	for (int k = 0; k < rv.nst; k++)
+		free(rv.st[k].b);
+	free(rv.st);
+}
+
 static int run_client(const char *host, int port, const char *test,
 		      uint64_t seed, long count, double secs)
 {
 	struct client c = { .seed = seed };
-	char reply[256];
+	char reply[256], summary[160] = "";
 	double t0 = now();
 
 	/* the server accepts the control connection, then the RDMA one */
@@ -1291,13 +1884,18 @@ static int run_client(const char *host, int port, const char *test,
 		printf("client: %d MRs read\n", n);
 		if (n < 10)
 			die("only %d MRs", n);
+	} else if (!strcmp(test, "revoke")) {
+		/* --count rounds of every kind of change */
+		free(c.shadow);
+		c.shadow = NULL;
+		run_revoke(&c, host, port, count, summary, sizeof(summary));
 	} else {
 		die("unknown test %s", test);
 	}
 
 	sendline(c.cfd, "quit");
 	recvline(c.cfd, reply, sizeof(reply));
-	printf("client: PASS %s\n", test);
+	printf("client: PASS %s%s\n", test, summary);
 	return 0;
 }
 
@@ -1310,7 +1908,8 @@ int main(int argc, char **argv)
 		{ "bind", 1, NULL, 'b' }, { "port", 1, NULL, 'p' },
 		{ "server", 1, NULL, 'a' }, { "test", 1, NULL, 't' },
 		{ "count", 1, NULL, 'n' }, { "secs", 1, NULL, 'T' },
-		{ "p2pmem", 0, NULL, 'P' },
+		{ "p2pmem", 0, NULL, 'P' }, { "stamped", 0, NULL, 'F' },
+		{ "reply-early", 1, NULL, 'E' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct server s = { .seed = 1 };
@@ -1341,6 +1940,8 @@ int main(int argc, char **argv)
 		case 'r': s.ro = true; break;
 		case 'z': s.sparse = true; break;
 		case 'P': s.p2pmem = true; break;
+		case 'F': s.stamped = true; break;
+		case 'E': s.early_ms = atoi(optarg); break;
 		case 'm': s.nmrs = atoi(optarg); break;
 		case 'b': bind_ip = optarg; break;
 		case 'p': port = atoi(optarg); break;
