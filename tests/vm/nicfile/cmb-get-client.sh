@@ -2,6 +2,9 @@
 # Client side of cmb-nicfile-get: fetch the file (with the server's own
 # checksum) REPEAT times and compare it with the server's sha256sum.
 . tests/vm/nicfile/common.sh
+wait_for "$R/go-warm" 600 || exit 1
+$NF -w 120 get "$SERVER_IP:/x/warm" /tmp/warm || fail "get warm"
+touch "$R/warmed"
 wait_for "$R/go" 600 || exit 1
 want=$(cat "$R/expected")
 for ((i = 1; i <= ${REPEAT:-1}; i++)); do
