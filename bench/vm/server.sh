@@ -24,7 +24,13 @@ while IFS=$'\t' read -r id kind file scmd _; do
 	[ "$file" = 1 ] && { sync; echo 3 > /proc/sys/vm/drop_caches; }
 	c0=$(cached) b0=$(busy) k0=$(cmb_json before)
 	case $kind in
-	perftest) timeout 300 bash -c "$scmd" > "$R/srv.$id.txt" 2>&1; rc=$? ;;
+	perftest) # again when a run fails (perftest under TCG may fail its clock
+		# calibration on either side) until the client side is done
+		for _ in 1 2 3 4 5; do
+			timeout 300 bash -c "$scmd" > "$R/srv.$id.txt" 2>&1 && { rc=0; break; }
+			rc=$?
+			[ -f "$R/cli-done.$id" ] && break
+		done ;;
 	local) timeout 600 bash -c "$scmd" > "$R/srv.$id.txt" 2>&1; rc=$? ;;
 	daemon)
 		bash -c "$scmd" > "$R/srv.$id.txt" 2>&1 &
