@@ -13,6 +13,9 @@ head -c $((BENCH_FILE_MIB << 20)) /dev/urandom > "$BENCH_FILE"
 sync
 busy() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
 cached() { awk '/^Cached:/{ print $2 }' /proc/meminfo; }
+# the served file's own pages in the page cache (Cached also counts the
+# programs and libraries each case reads in again over 9p)
+file_res() { fincore -b -n -o RES "$BENCH_FILE" 2>/dev/null || echo 0; }
 counter() { cat "$1" 2>/dev/null || echo 0; }  # 0 on a kernel without the CMB path
 cmb_json() { # before|after
 	printf '"odp_cmb_%s":%s,"odp_host_%s":%s,"staged_%s":%s' \
@@ -22,7 +25,7 @@ cmb_json() { # before|after
 }
 while IFS=$'\t' read -r id kind file scmd _; do
 	[ "$file" = 1 ] && { sync; echo 3 > /proc/sys/vm/drop_caches; }
-	c0=$(cached) b0=$(busy) k0=$(cmb_json before)
+	c0=$(cached) b0=$(busy) k0=$(cmb_json before) f0=$(file_res)
 	case $kind in
 	perftest) # again when a run fails (perftest under TCG may fail its clock
 		# calibration on either side) until the client side is done
@@ -41,6 +44,6 @@ while IFS=$'\t' read -r id kind file scmd _; do
 		rc=$?
 		;;
 	esac
-	echo "{\"rc\":$rc,\"busy_jiffies\":$(($(busy) - b0)),\"hz\":$(getconf CLK_TCK),\"cached_kb_before\":$c0,\"cached_kb_after\":$(cached),$k0,$(cmb_json after)}" > "$R/srv.$id.json"
+	echo "{\"rc\":$rc,\"busy_jiffies\":$(($(busy) - b0)),\"hz\":$(getconf CLK_TCK),\"cached_kb_before\":$c0,\"cached_kb_after\":$(cached),\"file_res_before\":$f0,\"file_res_after\":$(file_res),$k0,$(cmb_json after)}" > "$R/srv.$id.json"
 	: > "$R/srv-done.$id"
 done < "$BENCH_PLAN"
