@@ -17,7 +17,7 @@ out=build/bench/odp-read.txt
 runs=("-s 4096" "-s 4096 --odp" "-s 65536" "-s 65536 --odp")
 srv= cli=
 for r in "${runs[@]}"; do
-	srv+="echo '### ib_read_bw -d \$RXE_DEV -D $secs $r'; ok=0; for i in \$(seq 5); do ib_read_bw -d \$RXE_DEV -D $secs $r && { ok=1; break; }; done; [ \$ok = 1 ] || exit 1; "
+	srv+="echo '### ib_read_bw -d \$RXE_DEV -D $secs $r'; tests/vm/perftest-server ib_read_bw -d \$RXE_DEV -D $secs $r || exit 1; "
 	cli+="echo '### ib_read_bw -d \$RXE_DEV -D $secs $r \$SERVER_IP'; ok=0; for i in \$(seq 30); do ib_read_bw -d \$RXE_DEV -D $secs $r \$SERVER_IP && { ok=1; break; }; sleep 1; done; [ \$ok = 1 ] || exit 1; "
 done
 srv+="build/tests/odp_read_check server --bind \$SERVER_IP --file \$NICFILE_MNT/bench.dat --size 16M --seed 3"

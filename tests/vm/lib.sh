@@ -9,17 +9,9 @@ retry_client() { # "CMD" -> shell text
 	printf 'for i in $(seq 60); do %s && exit 0; rc=$?; sleep 1; done; echo "client: gave up after 60 tries"; ip neigh; ip -s link show eth0; exit $rc' "$1"
 }
 
-# A perftest server command that runs again when a run fails: perftest under
-# TCG sometimes cannot calibrate its clock ("Correlation coefficient r^2 <
-# 0.9", "Can't produce a report") and exits, on either side; the other side
-# then fails its exchange.  Both sides retrying gets past it.
-retry_server() { # "CMD" -> shell text
-	printf 'for i in $(seq 5); do %s && exit 0; rc=$?; echo "server: run $i failed ($rc), listening again"; done; exit $rc' "$1"
-}
-
 # Run one perftest tool between the VMs: perftest_pair TOOL ARGS...
 perftest_pair() {
 	local tool=$1; shift
-	"$pair" --timeout 300 --server "$(retry_server "$tool -d \$RXE_DEV $*")" \
+	"$pair" --timeout 300 --server "tests/vm/perftest-server $tool -d \$RXE_DEV $*" \
 		--client "$(retry_client "$tool -d \$RXE_DEV $* \$SERVER_IP")"
 }

@@ -15,7 +15,7 @@ need_prog() {
 odp_perftest() {
 	local tool=$1; shift
 	"$pair" --timeout 240 \
-		--server "${ODP_SERVER_PRE:-}$(retry_server "$tool -d \$RXE_DEV --odp $* ${ODP_SERVER_EXTRA:-}")" \
+		--server "${ODP_SERVER_PRE:-}tests/vm/perftest-server $tool -d \$RXE_DEV --odp $* ${ODP_SERVER_EXTRA:-}" \
 		--client "$(retry_client "$tool -d \$RXE_DEV --odp $* \$SERVER_IP")"
 }
 
