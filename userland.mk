@@ -12,7 +12,7 @@ TEST_PROGS := $(patsubst tests/progs/%.c,$(B)/tests/%,$(wildcard tests/progs/*.c
 
 # libnicfile: soname libnicfile.so.0, symbols versioned by userlib/libnicfile.map.
 LIB_MAJOR := 0
-LIB_VER   := 0.1
+LIB_VER   := 0.2
 LIB_SRCS  := userlib/proto.c userlib/sha256.c userlib/errors.c userlib/region.c userlib/conn.c
 LIB_OBJS  := $(patsubst userlib/%.c,$(B)/obj/lib/%.o,$(LIB_SRCS))
 LIB_REAL  := $(B)/lib/libnicfile.so.$(LIB_VER)
@@ -58,13 +58,14 @@ $(LIB_REAL): $(LIB_OBJS) userlib/libnicfile.map | $(B)/lib
 	$(CC) -shared -Wl,-soname,libnicfile.so.$(LIB_MAJOR) -Wl,--version-script=userlib/libnicfile.map \
 		-Wl,-z,defs -o $@ $(LIB_OBJS) $(VERBS_LIBS) -lpthread
 
-$(B)/lib/libnicfile.so.$(LIB_MAJOR): | $(B)/lib
+# Links depend on the real file, so a new LIB_VER re-points them.
+$(B)/lib/libnicfile.so.$(LIB_MAJOR): $(LIB_REAL)
 	ln -sf libnicfile.so.$(LIB_VER) $@
 $(B)/lib/libnicfile.so: | $(B)/lib
 	ln -sf libnicfile.so.$(LIB_MAJOR) $@
 
 # The build-tree .pc points at this checkout; `install` writes a real one.
-$(B)/lib/nicfile.pc: userlib/nicfile.pc.in | $(B)/lib
+$(B)/lib/nicfile.pc: userlib/nicfile.pc.in userland.mk | $(B)/lib
 	sed -e 's|@PREFIX@|$${pcfiledir}/../..|' -e 's|@INCLUDEDIR@|$${prefix}/include|' \
 	    -e 's|@LIBDIR@|$${pcfiledir}|' -e 's|@VERSION@|$(LIB_VER)|' $< > $@
 

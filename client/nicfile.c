@@ -508,7 +508,8 @@ static int cmd_bench(struct opts *o, int argc, char **argv)
 	} else {
 		double avg = (double)size * b.got / (t1 - t0) / 1048576.0;
 		/* Peak: the best tenth of the run (TCG makes single gaps meaningless). */
-		unsigned long w = b.got / 10 > o->conn.depth ? b.got / 10 : o->conn.depth;
+		unsigned depth = nicfile_conn_depth(c);
+		unsigned long w = b.got / 10 > depth ? b.got / 10 : depth;
 		double peak = avg;
 		for (unsigned long i = 0; w && i + w < b.got; i++) {
 			double dt = b.t[i + w] - b.t[i];
@@ -519,13 +520,13 @@ static int cmd_bench(struct opts *o, int argc, char **argv)
 		if (o->json) {
 			printf("{\"test\": \"nicfile_read_bw\", \"mode\": \"%s\", \"bytes\": %u, \"iterations\": %lu, "
 			       "\"depth\": %u, \"bw_peak_MBps\": %.2f, \"bw_avg_MBps\": %.2f, \"msg_rate_Mpps\": %.6f}\n",
-			       nicfile_mode_name(st.mode), size, b.got, o->conn.depth, peak, avg, mpps);
+			       nicfile_mode_name(st.mode), size, b.got, depth, peak, avg, mpps);
 		} else {
 			printf(RESULT_LINE);
 			printf("                    RDMA_Read BW Test (nicfile)\n");
 			printf(" File           : %s\n", argv[0]);
 			printf(" Server mode    : %s\n", nicfile_mode_name(st.mode));
-			printf(" Outstand reads : %u\n", o->conn.depth);
+			printf(" Outstand reads : %u\n", depth);
 			printf(RESULT_LINE);
 			printf(" #bytes     #iterations    BW peak[MB/sec]    BW average[MB/sec]   MsgRate[Mpps]\n");
 			printf(" %-7u    %-10lu       %-7.2lf            %-7.2lf\t\t   %-7.6lf\n", size, b.got, peak, avg, mpps);

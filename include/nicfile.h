@@ -94,6 +94,8 @@ struct nicfile_conn_opts {
 int nicfile_connect(const char *host, const struct nicfile_conn_opts *opts,
 		    struct nicfile_conn **out);
 void nicfile_disconnect(struct nicfile_conn *c);
+/* READs kept in flight: the depth asked for, capped by what the server granted. */
+unsigned nicfile_conn_depth(const struct nicfile_conn *c);
 
 enum nicfile_type { NICFILE_TYPE_REG = 1, NICFILE_TYPE_DIR = 2, NICFILE_TYPE_OTHER = 3 };
 

@@ -571,9 +571,14 @@ static void on_connect_request(struct server *s, struct rdma_cm_event *ev)
 		goto reject;
 	if (ibv_query_device(id->verbs, &dattr))
 		goto reject;
+	/*
+	 * The request event gives the client's values from our side: its
+	 * initiator depth (the READs it keeps in flight) arrives as
+	 * responder_resources. Granting fewer would serialize its READs.
+	 */
 	struct rdma_conn_param cp = {
-		.responder_resources = (uint8_t)(ev->param.conn.initiator_depth < dattr.max_qp_rd_atom ?
-						 ev->param.conn.initiator_depth : dattr.max_qp_rd_atom),
+		.responder_resources = (uint8_t)(ev->param.conn.responder_resources < dattr.max_qp_rd_atom ?
+						 ev->param.conn.responder_resources : dattr.max_qp_rd_atom),
 		.initiator_depth = 0,
 		.retry_count = 7,
 		.rnr_retry_count = 7,

@@ -26,6 +26,12 @@ n=$($NF -o json ls "$H:/x" | grep -o '"name"' | wc -l)
 $NF ls "$H:/" | grep -q 'x/' && ok "ls of the exports" || fail "ls of the exports"
 # Default destination: the remote name in the current directory.
 (cd /tmp && "$OLDPWD/$NF" get "$H:/x/f1") && cmp -s /tmp/f1 <(true) ; [ -s /tmp/f1 ] && ok "get to ./f1" || fail "get to ./f1"
+# The server grants the READ depth asked for: a server that granted one
+# responder resource once serialized every client's READs.
+for t in 16 5; do
+	j=$($NF -o json -s 65536 -t $t -n 64 bench "$H:/x/big") || { fail "bench -t $t"; continue; }
+	echo "$j" | grep -q "\"depth\": $t," && ok "bench -t $t: $t READs in flight" || fail "bench -t $t: $j"
+done
 # Errors: missing file, exit status 1 and a clear message.
 $NF get "$H:/x/nope" /tmp/nope 2>/tmp/err; rc=$?
 [ $rc = 1 ] && grep -q 'No such file' /tmp/err && [ ! -e /tmp/nope ] && ok "missing file: status 1, $(cat /tmp/err)" ||
