@@ -1,37 +1,48 @@
 #!/usr/bin/env bash
-# Client side of bench/nicfile-get.sh.
+# Client side of bench/nicfile-get.sh. For each of the server's registration
+# modes: nicfile bench twice (the first pass faults the file in, the second
+# is the steady state), then ROUNDS rounds of ib_read_bw and nicfile get
+# back to back, so each get has a reference measured next to it. Every
+# result is printed as a perftest row ("RESULT label|row").
 . tests/vm/nicfile/common.sh
-ok=0
-for i in $(seq 60); do
-	ib_read_bw -d "$RXE_DEV" -s "$MSG" -n "$ITERS" -t "$DEPTH" -o "$DEPTH" "$SERVER_IP" > /tmp/ib.txt 2>&1 && { ok=1; break; }
-	sleep 1
-done
-cat /tmp/ib.txt
-[ $ok = 1 ] || { echo "ib_read_bw failed"; exit 1; }
-row=$(grep -E "^ +$MSG +$ITERS " /tmp/ib.txt | tail -1)
-echo "RESULT ib_read_bw -s $MSG -n $ITERS -t $DEPTH -o $DEPTH|$row"
-get_row() { # LABEL: one nicfile get, as a perftest row (MB = 2^20 as perftest)
-	local j bytes secs
+json_field() { echo "$1" | sed -n "s/.*\"$2\": \"*\([^,\"}]*\).*/\1/p"; }
+row() { # MSG ITERS PEAK AVG MPPS: a perftest result row
+	awk -v m="$1" -v n="$2" -v p="$3" -v a="$4" -v r="$5" \
+		'BEGIN { printf " %-7lu    %-10lu       %-7.2f            %-7.2f\t\t   %-7.6f", m, n, p, a, r }'
+}
+ib_row() { # LABEL
+	local i
+	for i in $(seq 60); do
+		ib_read_bw -d "$RXE_DEV" -s "$MSG" -n "$ITERS" -t "$DEPTH" -o "$DEPTH" "$SERVER_IP" > /tmp/ib.txt 2>&1 && break
+		sleep 1
+	done
+	cat /tmp/ib.txt
+	grep -qE "^ +$MSG +$ITERS " /tmp/ib.txt || { echo "ib_read_bw failed"; return 1; }
+	echo "RESULT ib_read_bw -s $MSG -n $ITERS -t $DEPTH -o $DEPTH$1|$(grep -E "^ +$MSG +$ITERS " /tmp/ib.txt | tail -1)"
+}
+get_row() { # LABEL: one nicfile get (MB = 2^20 as perftest)
+	local j bw
 	j=$($NF -o json -s "$MSG" -t "$DEPTH" get "$SERVER_IP:/x/big" /tmp/big) || { echo "get failed"; return 1; }
-	bytes=$(echo "$j" | sed 's/.*"bytes": \([0-9]*\).*/\1/')
-	secs=$(echo "$j" | sed 's/.*"seconds": \([0-9.]*\).*/\1/')
+	echo "$j"
 	rm -f /tmp/big
-	echo "RESULT $1|$(awk -v b="$bytes" -v s="$secs" -v m="$MSG" 'BEGIN { bw = b / s / 1048576;
-		printf " %-7lu    %-10lu       %-7.2f            %-7.2f\t\t   %-7.6f", m, b / m, bw, bw, b / m / s / 1e6 }')"
+	bw=$(awk -v b="$(json_field "$j" bytes)" -v s="$(json_field "$j" seconds)" 'BEGIN { print b / s / 1048576 }')
+	echo "RESULT nicfile get ($(json_field "$j" mode))$1|$(row "$MSG" $((FILE_MIB * 1048576 / MSG)) "$bw" "$bw" \
+		"$(awk -v b="$bw" -v m="$MSG" 'BEGIN { print b * 1048576 / m / 1e6 }')")"
 }
 bench_row() { # LABEL
-	local out
-	out=$($NF -w 60 -s "$MSG" -t "$DEPTH" -n "$ITERS" bench "$SERVER_IP:/x/big") || { echo "bench failed"; return 1; }
-	echo "$out"
-	echo "RESULT $1|$(echo "$out" | grep -E "^ +$MSG +$ITERS " | tail -1)"
+	local j
+	j=$($NF -o json -w 60 -s "$MSG" -t "$DEPTH" -n "$ITERS" bench "$SERVER_IP:/x/big") || { echo "bench failed"; return 1; }
+	echo "$j"
+	echo "RESULT nicfile bench ($(json_field "$j" mode))$1|$(row "$MSG" "$(json_field "$j" iterations)" \
+		"$(json_field "$j" bw_peak_MBps)" "$(json_field "$j" bw_avg_MBps)" "$(json_field "$j" msg_rate_Mpps)")"
 }
-wait_for "$R/server-ready" 300 || exit 1
-bench_row "nicfile bench (pinned)"
-get_row "nicfile get (pinned)"
-get_row "nicfile get (pinned, again)"
-touch "$R/phase-odp"
-sleep 2
-wait_for "$R/server-ready" 300 || exit 1
-bench_row "nicfile bench (odp, first pass: faults)"
-bench_row "nicfile bench (odp, second pass)"
-get_row "nicfile get (odp)"
+for n in 1 2 3; do
+	wait_for "$R/mode-$n-ready" 300 || exit 1
+	bench_row ", first pass" || exit 1
+	bench_row ", second pass" || exit 1
+	for ((r = 1; r <= ROUNDS; r++)); do
+		ib_row ", round $r" || exit 1
+		get_row ", round $r" || exit 1
+	done
+	touch "$R/mode-$n-done"
+done
