@@ -425,17 +425,6 @@ static int connect_once(const char *host, const struct nicfile_conn_opts *o,
 		.retry_count = 7,
 		.rnr_retry_count = 7,  /* ODP regions may RNR-NAK while they fault */
 	};
-	/*
-	 * perftest's local ACK timeout (4.096 us << 14, 67 ms). rdma_cm's RoCE
-	 * default (<< 17, 0.5 s) makes each lost last packet of a READ burst
-	 * stall the pipeline for half a second.
-	 */
-	uint8_t ack_timeout = 14;
-	if (rdma_set_option(c->id, RDMA_OPTION_ID, RDMA_OPTION_ID_ACK_TIMEOUT, &ack_timeout,
-			    sizeof(ack_timeout))) {
-		err = -errno;
-		goto fail;
-	}
 	if (rdma_connect(c->id, &cp)) {
 		err = -errno;
 		goto fail;
