@@ -40,10 +40,12 @@ line=---------------------------------------------------------------------------
 		/^nicfile get/ && ref > 0 {
 			mode = $1; sub(/, round.*/, "", mode)
 			r = f[4] / ref; printf "  %-40s %.2f x ib_read_bw (%.2f)\n", $1, r, ref
+			if (!(mode in n)) modes[++k] = mode
 			n[mode]++; v[mode, n[mode]] = r
 		}
 		END {
-			for (m in n) {
+			for (x = 1; x <= k; x++) {
+				m = modes[x]
 				for (i = 1; i <= n[m]; i++) for (j = i + 1; j <= n[m]; j++)
 					if (v[m, j] < v[m, i]) { t = v[m, i]; v[m, i] = v[m, j]; v[m, j] = t }
 				med = n[m] % 2 ? v[m, (n[m] + 1) / 2] : (v[m, n[m] / 2] + v[m, n[m] / 2 + 1]) / 2

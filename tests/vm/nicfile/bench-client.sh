@@ -21,13 +21,13 @@ ib_row() { # LABEL
 	echo "RESULT ib_read_bw -s $MSG -n $ITERS -t $DEPTH -o $DEPTH$1|$(grep -E "^ +$MSG +$ITERS " /tmp/ib.txt | tail -1)"
 }
 get_row() { # LABEL: one nicfile get (MB = 2^20 as perftest)
-	local j bw
+	local j bw mpps
 	j=$($NF -o json -s "$MSG" -t "$DEPTH" get "$SERVER_IP:/x/big" /tmp/big) || { echo "get failed"; return 1; }
 	echo "$j"
 	rm -f /tmp/big
-	bw=$(awk -v b="$(json_field "$j" bytes)" -v s="$(json_field "$j" seconds)" 'BEGIN { print b / s / 1048576 }')
-	echo "RESULT nicfile get ($(json_field "$j" mode))$1|$(row "$MSG" $((FILE_MIB * 1048576 / MSG)) "$bw" "$bw" \
-		"$(awk -v b="$bw" -v m="$MSG" 'BEGIN { print b * 1048576 / m / 1e6 }')")"
+	read -r bw mpps <<< "$(awk -v b="$(json_field "$j" bytes)" -v s="$(json_field "$j" seconds)" -v m="$MSG" \
+		'BEGIN { print b / s / 1048576, b / m / s / 1e6 }')"
+	echo "RESULT nicfile get ($(json_field "$j" mode))$1|$(row "$MSG" "$ITERS" "$bw" "$bw" "$mpps")"
 }
 bench_row() { # LABEL
 	local j
@@ -36,7 +36,8 @@ bench_row() { # LABEL
 	echo "RESULT nicfile bench ($(json_field "$j" mode))$1|$(row "$MSG" "$(json_field "$j" iterations)" \
 		"$(json_field "$j" bw_peak_MBps)" "$(json_field "$j" bw_avg_MBps)" "$(json_field "$j" msg_rate_Mpps)")"
 }
-for n in 1 2 3; do
+wait_for "$R/modes" 300 || exit 1
+for ((n = 1; n <= $(< "$R/modes"); n++)); do
 	wait_for "$R/mode-$n-ready" 300 || exit 1
 	bench_row ", first pass" || exit 1
 	bench_row ", second pass" || exit 1

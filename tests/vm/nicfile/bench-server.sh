@@ -7,8 +7,10 @@ d=$NICFILE_MNT/x
 mkdir -p "$d"
 make_big "$d/big" "$FILE_MIB"
 sync
+modes=(--no-odp --no-cmb "")
+echo "${#modes[@]}" > "$R/modes"
 n=0
-for flags in --no-odp --no-cmb ""; do
+for flags in "${modes[@]}"; do
 	n=$((n + 1))
 	# Each mode starts from a cold page cache.
 	sync; echo 3 > /proc/sys/vm/drop_caches
