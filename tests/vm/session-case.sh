@@ -3,10 +3,11 @@
 # and checked that the session is up and of the shape asked for).
 #
 # The case gets a directory $sess/cases/K of its own: its commands, the
-# commands' output, and the guests' results (server.rc, client.rc). It is
-# the $NICFILE_RUN of both commands. Each guest writes "nicfile-guest: case K
-# begin" and "... case K end" to its kernel log; what the kernel printed in
-# between (the guests' clean-up after the case included) is the case's.
+# commands' output, and the guests' results (server.rc, client.rc); its
+# subdirectory run/ is the $NICFILE_RUN of both commands. Each guest writes
+# "nicfile-guest: case K begin" and "... case K end" to its kernel log; what
+# the kernel printed in between (the guests' clean-up after the case
+# included) is the case's.
 
 # Stop the session's VMs: the boot is no longer fit for cases.
 session_kill() { # reason
@@ -31,7 +32,7 @@ session_case() {
 	mkdir -p "$sess/cases"
 	k=$(( $(cat "$sess/cases/last" 2>/dev/null || echo 0) + 1 ))
 	d=$sess/cases/$k
-	mkdir "$d" || fail "cannot create $d"
+	mkdir "$d" "$d/run" || fail "cannot create $d"
 	echo "$k" > "$sess/cases/last"
 	printf '%s\n' "$server_cmd" > "$d/server.cmd"
 	printf '%s\n' "$client_cmd" > "$d/client.cmd"

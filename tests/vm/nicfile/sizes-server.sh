@@ -5,7 +5,7 @@ d=$NICFILE_MNT/x
 mkdir -p "$d"
 for s in 0 1 4095 4096 4097 1048577; do head -c "$s" /dev/urandom > "$d/f$s"; done
 t0=$SECONDS
-make_big "$d/big" "${BIG_MIB:-64}"
+make_big "$d/big" "${BIG_MIB:-16}"
 echo "made a $(stat -c %s "$d/big")-byte file in $((SECONDS - t0)) s"
 (cd "$d" && sha256sum -- *) > "$R/expected"
 sync
