@@ -22,13 +22,14 @@ INC       := -Iinclude -Iuserlib
 RPATH     := -Wl,-rpath,'$$ORIGIN/../lib'
 PREFIX    ?= /usr/local
 
-SRV_SRCS  := server/nicfiled.c server/confine.c server/files.c
+SRV_SRCS  := server/nicfiled.c server/cm.c server/client.c server/requests.c server/exports.c \
+             server/allow.c server/confine.c server/files.c
 SRV_OBJS  := $(patsubst server/%.c,$(B)/obj/server/%.o,$(SRV_SRCS)) $(B)/obj/lib/proto.o $(B)/obj/lib/sha256.o
 CLI_OBJS  := $(B)/obj/client/nicfile.o $(B)/obj/lib/sha256.o
 
 # Host unit tests (ASan/UBSan) and the protocol fuzzer (clang libFuzzer).
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-UNIT_SRCS := userlib/proto.c userlib/sha256.c userlib/errors.c server/confine.c
+UNIT_SRCS := userlib/proto.c userlib/sha256.c userlib/errors.c server/confine.c server/allow.c
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/*.c))
 FUZZ_BIN  := $(B)/tests/fuzz/proto-fuzz
 

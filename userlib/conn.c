@@ -39,6 +39,22 @@ static int64_t now_ms(void)
 
 /* ------------------------------------------------------------ CM events */
 
+static int private_data_is(const struct rdma_cm_event *ev, const char *what, size_t len)
+{
+	return ev->param.conn.private_data && ev->param.conn.private_data_len >= len &&
+	       !memcmp(ev->param.conn.private_data, what, len);
+}
+
+/* Why nicfiled refused us: it says so in the REJ's private data. */
+static int reject_reason(const struct rdma_cm_event *ev)
+{
+	if (private_data_is(ev, NF_REJECT_FULL, sizeof(NF_REJECT_FULL)))
+		return -EUSERS;
+	if (private_data_is(ev, NF_REJECT_DENIED, sizeof(NF_REJECT_DENIED)))
+		return -EACCES;
+	return -ECONNREFUSED;   /* nobody listening, or a server still starting */
+}
+
 static int wait_cm_event(struct nicfile_conn *c, enum rdma_cm_event_type want, int timeout_ms,
 			 struct rdma_conn_param *param_out)
 {
@@ -57,9 +73,7 @@ static int wait_cm_event(struct nicfile_conn *c, enum rdma_cm_event_type want, i
 			return -errno;
 		}
 		enum rdma_cm_event_type t = ev->event;
-		int full = t == RDMA_CM_EVENT_REJECTED && ev->param.conn.private_data &&
-			   ev->param.conn.private_data_len >= sizeof(NF_REJECT_FULL) &&
-			   !memcmp(ev->param.conn.private_data, NF_REJECT_FULL, sizeof(NF_REJECT_FULL));
+		int reject = t == RDMA_CM_EVENT_REJECTED ? reject_reason(ev) : 0;
 		if (param_out && t == want)
 			*param_out = ev->param.conn;
 		rdma_ack_cm_event(ev);
@@ -67,7 +81,7 @@ static int wait_cm_event(struct nicfile_conn *c, enum rdma_cm_event_type want, i
 			return 0;
 		switch (t) {
 		case RDMA_CM_EVENT_REJECTED:
-			return full ? -EUSERS : -ECONNREFUSED;
+			return reject;
 		case RDMA_CM_EVENT_ADDR_ERROR:
 		case RDMA_CM_EVENT_ROUTE_ERROR:
 		case RDMA_CM_EVENT_UNREACHABLE:
