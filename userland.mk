@@ -23,7 +23,7 @@ RPATH     := -Wl,-rpath,'$$ORIGIN/../lib'
 PREFIX    ?= /usr/local
 
 SRV_SRCS  := server/nicfiled.c server/cm.c server/client.c server/requests.c server/exports.c \
-             server/allow.c server/confine.c server/files.c
+             server/allow.c server/privs.c server/confine.c server/files.c
 SRV_OBJS  := $(patsubst server/%.c,$(B)/obj/server/%.o,$(SRV_SRCS)) $(B)/obj/lib/proto.o $(B)/obj/lib/sha256.o
 CLI_OBJS  := $(B)/obj/client/nicfile.o $(B)/obj/lib/sha256.o
 

@@ -4,7 +4,7 @@
  * control protocol (doc/protocol.md) over SEND/RECV and read file data with
  * one-sided RDMA READs from regions registered once per file.
  *
- * This file: options, start-up (exports, listen) and the
+ * This file: options, start-up (exports, dropping root, listen) and the
  * loop. One thread, one poll loop: CM events, completions (one channel for
  * all clients), inotify, signals. A misbehaving client gets an error reply
  * or is disconnected; nothing it sends can stop the loop.
@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "nicfile.h"
+#include "privs.h"
 #include "server.h"
 #include "log.h"
 
@@ -33,6 +34,7 @@ static void usage(FILE *to)
 		"  -e, --export [NAME=]DIR  export DIR read-only; clients name it NAME (default: DIR's basename)\n"
 		"  -a, --allow [NAME=]CIDR  clients from CIDR (IPv4 or IPv6) may connect and see every export,\n"
 		"                           or export NAME only; repeatable (default: loopback only)\n"
+		"  -u, --user NAME          started as root, serve as user NAME (default nobody)\n"
 		"  -l, --listen ADDR        listen on ADDR, IPv4 or IPv6 (default: all IPv4 addresses)\n"
 		"  -p, --port N             RDMA CM port (default %d)\n"
 		"  -d, --ib-dev DEV         serve only on RDMA device DEV\n"
@@ -42,7 +44,7 @@ static void usage(FILE *to)
 		"      --no-odp             register pinned even if the device has ODP\n"
 		"      --no-cmb             ODP on the page cache even where the NVMe CMB could serve\n"
 		"  -v, --verbose            log every open\n"
-		"See nicfiled(8).\n", NICFILE_DEFAULT_PORT);
+		"See nicfiled(8), SECURITY.\n", NICFILE_DEFAULT_PORT);
 }
 
 static int parse_uint(const char *s, unsigned long max, unsigned long *out)
@@ -91,12 +93,13 @@ int main(int argc, char **argv)
 		{ "max-clients", required_argument, NULL, 'c' }, { "max-open", required_argument, NULL, 'm' },
 		{ "idle-timeout", required_argument, NULL, 'i' }, { "no-odp", no_argument, NULL, 'N' },
 		{ "no-cmb", no_argument, NULL, 'C' }, { "allow", required_argument, NULL, 'a' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' }, { 0 }
 	};
 	struct server *s = calloc(1, sizeof(*s));
 	const char **allows = calloc((size_t)argc, sizeof(*allows));
 	unsigned long v;
-	int opt, nallows = 0, rc;
+	int opt, nallows = 0, user_given = 0, rc;
 
 	if (!s || !allows)
 		return 1;
@@ -104,13 +107,15 @@ int main(int argc, char **argv)
 	s->max_clients = 64;
 	s->max_open = 64;
 	s->idle_s = 30;
+	s->user = "nobody";
 	if (files_init(&s->files))
 		log_warn("no inotify (%s): file changes are found by stat checks at open, validate and checksum only",
 			 strerror(errno));
-	while ((opt = getopt_long(argc, argv, "e:a:l:p:d:c:m:i:vh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "e:a:u:l:p:d:c:m:i:vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'e': if (exports_add(s, optarg)) return 2; break;
 		case 'a': allows[nallows++] = optarg; break;
+		case 'u': s->user = optarg; user_given = 1; break;
 		case 'l': s->listen_addr = optarg; break;
 		case 'd': s->device = optarg; break;
 		case 'p': if (parse_uint(optarg, 65535, &v) || !v) goto bad; s->port = (uint16_t)v; break;
@@ -146,6 +151,14 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	s->sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 
+	/*
+	 * Root is dropped before the RDMA CM and the devices are opened: the
+	 * kernel refuses commands written to an rdma_cm or uverbs descriptor
+	 * by other credentials than the ones that opened it. The device nodes
+	 * are world-accessible (rdma-core's udev rules, or devtmpfs: 0666).
+	 */
+	if (privs_drop(s->user, user_given))
+		return 2;
 	if ((rc = cm_listen(s)))
 		return rc;
 	for (int i = 0; i < s->nexports; i++) {

@@ -49,7 +49,7 @@ struct server {
 	struct export exports[MAX_EXPORTS];
 	int nexports;
 	struct allow_list allow;   /* clients that see every export */
-	const char *device, *listen_addr;
+	const char *device, *listen_addr, *user;
 	uint16_t port;
 	unsigned max_clients, max_open;
 	int idle_s;
