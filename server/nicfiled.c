@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "nicfile.h"
+#include "confine.h"
 #include "privs.h"
 #include "server.h"
 #include "log.h"
@@ -35,6 +36,7 @@ static void usage(FILE *to)
 		"  -a, --allow [NAME=]CIDR  clients from CIDR (IPv4 or IPv6) may connect and see every export,\n"
 		"                           or export NAME only; repeatable (default: loopback only)\n"
 		"  -u, --user NAME          started as root, serve as user NAME (default nobody)\n"
+		"      --crossmnt           let paths cross mount points inside an export\n"
 		"  -l, --listen ADDR        listen on ADDR, IPv4 or IPv6 (default: all IPv4 addresses)\n"
 		"  -p, --port N             RDMA CM port (default %d)\n"
 		"  -d, --ib-dev DEV         serve only on RDMA device DEV\n"
@@ -93,7 +95,7 @@ int main(int argc, char **argv)
 		{ "max-clients", required_argument, NULL, 'c' }, { "max-open", required_argument, NULL, 'm' },
 		{ "idle-timeout", required_argument, NULL, 'i' }, { "no-odp", no_argument, NULL, 'N' },
 		{ "no-cmb", no_argument, NULL, 'C' }, { "allow", required_argument, NULL, 'a' },
-		{ "user", required_argument, NULL, 'u' },
+		{ "user", required_argument, NULL, 'u' }, { "crossmnt", no_argument, NULL, 'X' },
 		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' }, { 0 }
 	};
 	struct server *s = calloc(1, sizeof(*s));
@@ -116,6 +118,7 @@ int main(int argc, char **argv)
 		case 'e': if (exports_add(s, optarg)) return 2; break;
 		case 'a': allows[nallows++] = optarg; break;
 		case 'u': s->user = optarg; user_given = 1; break;
+		case 'X': confine_cross_mounts(1); break;
 		case 'l': s->listen_addr = optarg; break;
 		case 'd': s->device = optarg; break;
 		case 'p': if (parse_uint(optarg, 65535, &v) || !v) goto bad; s->port = (uint16_t)v; break;
