@@ -12,7 +12,7 @@ TEST_PROGS := $(patsubst tests/progs/%.c,$(B)/tests/%,$(wildcard tests/progs/*.c
 
 # libnicfile: soname libnicfile.so.0, symbols versioned by userlib/libnicfile.map.
 LIB_MAJOR := 0
-LIB_VER   := 0.2
+LIB_VER   := 0.3
 LIB_SRCS  := userlib/proto.c userlib/sha256.c userlib/errors.c userlib/region.c userlib/conn.c
 LIB_OBJS  := $(patsubst userlib/%.c,$(B)/obj/lib/%.o,$(LIB_SRCS))
 LIB_REAL  := $(B)/lib/libnicfile.so.$(LIB_VER)

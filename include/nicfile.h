@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 #define NICFILE_VERSION_MAJOR 0
-#define NICFILE_VERSION_MINOR 1
+#define NICFILE_VERSION_MINOR 3
 #define NICFILE_DEFAULT_PORT 18516   /* perftest uses 18515 */
 
 /* How a file's memory region is registered, best first. */
@@ -48,6 +48,7 @@ const char *nicfile_version(void);
 /* ---------------------------------------------------------------- server */
 
 struct ibv_pd;
+struct ibv_mr;
 struct nicfile_region;
 
 /* Flags for nicfile_region_register(). */
@@ -64,6 +65,14 @@ struct nicfile_region;
 int nicfile_region_register(struct ibv_pd *pd, int fd, unsigned flags,
 			    struct nicfile_region **out);
 void nicfile_region_free(struct nicfile_region *r);
+/*
+ * Register the region's mapping once more, on @pd, in the region's mode:
+ * one MR per peer (each peer its own PD), so that a peer's rkey works on
+ * its own queue pair only and dies with ibv_dereg_mr(). Zero-based like
+ * the region's own MR. *@out is NULL for an empty file. 0 or -errno.
+ */
+int nicfile_region_reg_mr(const struct nicfile_region *r, struct ibv_pd *pd, struct ibv_mr **out);
+/* The remote address of the file's first byte in the region's MRs: 0 (zero-based). */
 uint64_t nicfile_region_addr(const struct nicfile_region *r);
 uint32_t nicfile_region_rkey(const struct nicfile_region *r);
 uint64_t nicfile_region_length(const struct nicfile_region *r);

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * client.c - one connected client: its queue pair, message slots, and the
- * files it has open.
+ * client.c - one connected client: its protection domain, queue pair,
+ * message slots, and the files it has open. Every open registers the
+ * client's own memory region of the file on the client's own PD, so an
+ * rkey is a capability for exactly one open of one client: another
+ * client's QP (another PD) cannot use it, and CLOSE or a disconnect
+ * deregisters it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -35,6 +39,8 @@ static void client_destroy(struct server *s, struct client *c)
 		ibv_dereg_mr(c->mr);
 	if (c->cq)
 		ibv_destroy_cq(c->cq);
+	if (c->pd)
+		ibv_dealloc_pd(c->pd);
 	free(c->buf);
 	free(c->open);
 	free(c);
@@ -52,6 +58,9 @@ struct client *client_new(struct server *s, struct rdma_cm_id *id, const char **
 	c->buf = aligned_alloc(4096, (size_t)(RECV_SLOTS + SEND_SLOTS) * NF_MSG_MAX);
 	if (!c->open || !c->buf)
 		goto fail;
+	*why = "cannot allocate a protection domain";
+	if (!(c->pd = ibv_alloc_pd(id->verbs)))
+		goto fail;
 	*why = "cannot create a CQ";
 	c->cq = ibv_create_cq(id->verbs, RECV_SLOTS + SEND_SLOTS + 2, c, s->cc, 0);
 	if (!c->cq)
@@ -61,9 +70,9 @@ struct client *client_new(struct server *s, struct rdma_cm_id *id, const char **
 		.cap = { .max_send_wr = SEND_SLOTS, .max_recv_wr = RECV_SLOTS, .max_send_sge = 1, .max_recv_sge = 1 },
 	};
 	*why = "cannot create a QP";
-	if (rdma_create_qp(id, s->pd, &qa))
+	if (rdma_create_qp(id, c->pd, &qa))
 		goto fail;
-	c->mr = ibv_reg_mr(s->pd, c->buf, (size_t)(RECV_SLOTS + SEND_SLOTS) * NF_MSG_MAX, IBV_ACCESS_LOCAL_WRITE);
+	c->mr = ibv_reg_mr(c->pd, c->buf, (size_t)(RECV_SLOTS + SEND_SLOTS) * NF_MSG_MAX, IBV_ACCESS_LOCAL_WRITE);
 	*why = "cannot register message buffers";
 	if (!c->mr)
 		goto fail;
@@ -138,11 +147,17 @@ int client_send(struct server *s, struct client *c, struct nf_msg *m)
 int client_open(struct server *s, struct client *c, struct nf_file *f, uint32_t *handle)
 {
 	unsigned slot;
+	int err;
 
 	if (c->nopen >= s->max_open)
 		return -EMFILE;
 	for (slot = 0; c->open[slot].f; slot++)
 		;
+	err = nicfile_region_reg_mr(f->region, c->pd, &c->open[slot].mr);
+	if (err) {
+		log_warn("client %s: cannot register %s: %s", c->peer, f->name, nicfile_strerror(err));
+		return err;
+	}
 	c->open[slot].f = f;
 	c->nopen++;
 	*handle = slot + 1;
@@ -160,7 +175,11 @@ void client_close(struct server *s, struct client *c, uint32_t h)
 {
 	struct handle *o = &c->open[h - 1];
 
+	/* Deregistered before anything else: from here on the rkey is dead. */
+	if (o->mr)
+		ibv_dereg_mr(o->mr);
 	files_put(&s->files, o->f);
+	o->mr = NULL;
 	o->f = NULL;
 	c->nopen--;
 }

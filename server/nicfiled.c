@@ -2,7 +2,7 @@
 /*
  * nicfiled - export directories read-only over RDMA. Clients speak the
  * control protocol (doc/protocol.md) over SEND/RECV and read file data with
- * one-sided RDMA READs from regions registered once per file.
+ * one-sided RDMA READs from regions registered for their own opens.
  *
  * This file: options, start-up (exports, dropping root, listen) and the
  * loop. One thread, one poll loop: CM events, completions (one channel for

@@ -3,7 +3,7 @@
  * requests.c - nicfiled's request handlers: one decoded request in, exactly
  * one reply out (doc/protocol.md). Paths go through the client's visible
  * exports and the confinement of confine.c; file data never goes through
- * here, only the description of the region that holds it.
+ * here, only the description of the client's own region of it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,9 +44,10 @@ static int do_open(struct server *s, struct client *c, struct nf_msg *q, struct 
 		files_put(&s->files, f);
 		return err;
 	}
+	struct handle *o = client_handle(s, c, h);
 	r->u.open_rep.handle = h;
-	r->u.open_rep.addr = nicfile_region_addr(f->region);
-	r->u.open_rep.rkey = nicfile_region_rkey(f->region);
+	r->u.open_rep.addr = 0;   /* zero-based: the peer reads byte N at address N */
+	r->u.open_rep.rkey = o->mr ? o->mr->rkey : 0;
 	r->u.open_rep.length = nicfile_region_length(f->region);
 	r->u.open_rep.generation = f->generation;
 	r->u.open_rep.mode = (uint8_t)nicfile_region_mode(f->region);

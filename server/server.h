@@ -24,14 +24,16 @@ struct export {
 	struct allow_list allow;   /* clients that see this export (beside the global list) */
 };
 
-/* One open of one client. */
+/* One open of one client: the shared file and this client's own MR of it. */
 struct handle {
 	struct nf_file *f;
+	struct ibv_mr *mr;     /* on the client's PD, zero-based; its rkey is the capability */
 };
 
 struct client {
 	struct client *next;
 	struct rdma_cm_id *id;
+	struct ibv_pd *pd;     /* this client's alone: no other client's rkey works on its QP */
 	struct ibv_cq *cq;
 	struct ibv_mr *mr;
 	uint8_t *buf;          /* RECV_SLOTS receive slots, then SEND_SLOTS send slots */
@@ -56,7 +58,7 @@ struct server {
 	struct rdma_event_channel *ec;
 	struct rdma_cm_id *listen_id;
 	struct ibv_context *verbs;
-	struct ibv_pd *pd;
+	struct ibv_pd *pd;         /* the files' own registrations: no QP ever uses it */
 	struct ibv_comp_channel *cc;
 	struct client *clients;
 	unsigned nclients;
@@ -86,7 +88,7 @@ void client_drop(struct server *s, struct client *c, const char *why);
 int client_send(struct server *s, struct client *c, struct nf_msg *m);
 void client_completions(struct server *s, struct client *c);
 void cq_events(struct server *s);
-/* Handles: open @f for @c, and close. */
+/* Handles: open @f for @c (registers @c's own MR of it), and close. */
 int client_open(struct server *s, struct client *c, struct nf_file *f, uint32_t *handle);
 struct handle *client_handle(struct server *s, struct client *c, uint32_t h);
 void client_close(struct server *s, struct client *c, uint32_t h);
