@@ -7,8 +7,10 @@ WARN     := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror
 VERBS_CFLAGS := $(shell pkg-config --cflags libibverbs librdmacm)
 VERBS_LIBS   := $(shell pkg-config --libs libibverbs librdmacm)
 
-# Test programs: one file each, tests/progs/NAME.c -> build/tests/NAME.
+# Test programs: one file each, tests/progs/NAME.c -> build/tests/NAME;
+# clients of libnicfile, tests/clients/NAME.c -> build/tests/NAME.
 TEST_PROGS := $(patsubst tests/progs/%.c,$(B)/tests/%,$(wildcard tests/progs/*.c))
+TEST_CLIENTS := $(patsubst tests/clients/%.c,$(B)/tests/%,$(wildcard tests/clients/*.c))
 
 # libnicfile: soname libnicfile.so.0, symbols versioned by userlib/libnicfile.map.
 LIB_MAJOR := 0
@@ -34,7 +36,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/*
 FUZZ_BIN  := $(B)/tests/fuzz/proto-fuzz
 
 .PHONY: all clean lib bins unit fuzz install
-all: $(TEST_PROGS) lib bins $(B)/examples/nicfile-fetch $(B)/tests/nicfile-hostile
+all: $(TEST_PROGS) $(TEST_CLIENTS) lib bins $(B)/examples/nicfile-fetch $(B)/tests/nicfile-hostile
 lib: $(LIB_REAL) $(LIB_LINKS) $(B)/lib/nicfile.pc
 bins: $(B)/bin/nicfile $(B)/bin/nicfiled
 unit: $(UNIT_BINS)
@@ -42,6 +44,9 @@ fuzz: $(FUZZ_BIN)
 
 $(B)/tests/%: tests/progs/%.c $(wildcard tests/progs/*.h) | $(B)/tests
 	$(CC) $(WARN) $(CFLAGS) $(VERBS_CFLAGS) -o $@ $< $(VERBS_LIBS)
+
+$(B)/tests/%: tests/clients/%.c $(LIB_REAL) $(LIB_LINKS) | $(B)/tests
+	$(CC) $(WARN) $(CFLAGS) -Iinclude -o $@ $< -L$(B)/lib -lnicfile $(RPATH)
 
 $(B)/obj/lib/%.o: userlib/%.c $(HDRS)
 	@mkdir -p $(@D)

@@ -135,14 +135,16 @@ int nicfile_fstat(struct nicfile_file *f, struct nicfile_stat *st);
 
 /*
  * Read up to @len bytes at @off. Returns bytes read (short only at end of
- * file) or -errno; -ESTALE when the server said the file changed.
+ * file) or -errno; -ESTALE when the file changed since the open (the
+ * library validates with the server after every read it completes).
  */
 ssize_t nicfile_pread(struct nicfile_file *f, void *buf, size_t len, uint64_t off);
 
 /*
  * Stream [off, off+len) in order through @cb without an extra copy: @cb gets
  * each chunk straight from the RDMA receive buffer. A non-zero return from
- * @cb stops the transfer and is returned.
+ * @cb stops the transfer and is returned. After the last chunk the file is
+ * validated: -ESTALE means the chunks delivered may be torn or changed.
  */
 typedef int (*nicfile_chunk_cb)(const void *data, size_t len, uint64_t off, void *arg);
 int nicfile_read_stream(struct nicfile_file *f, uint64_t off, uint64_t len,

@@ -165,8 +165,10 @@ static int reopen_direct(int fd)
 	return open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
 }
 
+/* Is @f still what was registered? Pending inotify events are read first. */
 static int check_file(struct server *s, struct nf_file *f)
 {
+	files_inotify(&s->files);
 	return files_check(&s->files, f, s->exports[f->export_idx].fd);
 }
 

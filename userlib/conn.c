@@ -660,11 +660,12 @@ int nicfile_close(struct nicfile_file *f)
 	return err;
 }
 
-int nicfile_validate(struct nicfile_file *f)
+/* VALIDATE with the connection lock held. */
+static int validate_locked(struct nicfile_file *f)
 {
 	struct nicfile_conn *c = f->conn;
 	int err;
-	pthread_mutex_lock(&c->lock);
+
 	poll_cq(c);      /* pick up a NOTIFY that is already there */
 	err = handle_rpc(f, NF_VALIDATE_REQ, NF_VALIDATE_REP, c->timeout_ms);
 	if (!err && (c->reply->u.validate_rep.generation != f->generation ||
@@ -674,6 +675,15 @@ int nicfile_validate(struct nicfile_file *f)
 		f->stale = 1;
 	if (!err && f->stale)
 		err = -ESTALE;
+	return err;
+}
+
+int nicfile_validate(struct nicfile_file *f)
+{
+	struct nicfile_conn *c = f->conn;
+	int err;
+	pthread_mutex_lock(&c->lock);
+	err = validate_locked(f);
 	pthread_mutex_unlock(&c->lock);
 	return err;
 }
@@ -774,6 +784,13 @@ int nicfile_read_stream(struct nicfile_file *f, uint64_t off, uint64_t len,
 	/* A READ error after the server said the file changed is that change. */
 	if (err && err != -ESTALE && f->stale && (err == -EREMOTEIO || err == -ECONNRESET))
 		err = -ESTALE;
+	/*
+	 * Every read that completes is validated before it counts: data that
+	 * changed under the READs (a write, a store through a mapping, a
+	 * truncate) comes back as -ESTALE, never as a good read.
+	 */
+	if (!err)
+		err = validate_locked(f);
 	pthread_mutex_unlock(&c->lock);
 	return err;
 }
