@@ -69,7 +69,9 @@ void nicfile_region_free(struct nicfile_region *r);
  * Register the region's mapping once more, on @pd, in the region's mode:
  * one MR per peer (each peer its own PD), so that a peer's rkey works on
  * its own queue pair only and dies with ibv_dereg_mr(). Zero-based like
- * the region's own MR. *@out is NULL for an empty file. 0 or -errno.
+ * the region's own MR; an ODP MR is prefetched in the background
+ * (ibv_advise_mr without FLUSH). *@out is NULL for an empty file.
+ * 0 or -errno.
  */
 int nicfile_region_reg_mr(const struct nicfile_region *r, struct ibv_pd *pd, struct ibv_mr **out);
 /* The remote address of the file's first byte in the region's MRs: 0 (zero-based). */

@@ -195,13 +195,39 @@ void nicfile_region_free(struct nicfile_region *r)
 	free(r);
 }
 
+/*
+ * Ask the provider to map [0, len) of an ODP MR in the background (no
+ * IBV_ADVISE_MR_FLAG_FLUSH: the call only queues the work). Best effort.
+ */
+static void prefetch_async(struct ibv_pd *pd, struct ibv_mr *mr, uint64_t len)
+{
+	for (uint64_t off = 0; off < len; off += 1u << 30) {
+		struct ibv_sge sge = {
+			.addr = off,
+			.length = (uint32_t)(len - off > (1u << 30) ? (1u << 30) : len - off),
+			.lkey = mr->lkey,
+		};
+		if (ibv_advise_mr(pd, IBV_ADVISE_MR_ADVICE_PREFETCH, 0, &sge, 1))
+			return;
+	}
+}
+
 int nicfile_region_reg_mr(const struct nicfile_region *r, struct ibv_pd *pd, struct ibv_mr **out)
 {
 	*out = NULL;
 	if (!r->mr)
 		return 0;       /* an empty file: nothing to read, no MR */
 	*out = reg_zero_based(pd, r->map, r->map_len, r->mode);
-	return *out ? 0 : errno ? -errno : -EIO;
+	if (!*out)
+		return errno ? -errno : -EIO;
+	/*
+	 * An ODP MR starts with no pages of its own that registration did not
+	 * find in the page table (none for odp-cmb): without this every peer
+	 * would fault every page on its first READ, once per MR.
+	 */
+	if (r->mode != NICFILE_MODE_PINNED)
+		prefetch_async(pd, *out, r->length);
+	return 0;
 }
 
 uint64_t nicfile_region_addr(const struct nicfile_region *r) { (void)r; return 0; }
