@@ -7,12 +7,14 @@ WARN     := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror
 VERBS_CFLAGS := $(shell pkg-config --cflags libibverbs librdmacm)
 VERBS_LIBS   := $(shell pkg-config --libs libibverbs librdmacm)
 
-# Test programs: one file each, tests/progs/NAME.c -> build/tests/NAME.
+# Test programs: one file each, tests/progs/NAME.c -> build/tests/NAME;
+# clients of libnicfile, tests/clients/NAME.c -> build/tests/NAME.
 TEST_PROGS := $(patsubst tests/progs/%.c,$(B)/tests/%,$(wildcard tests/progs/*.c))
+TEST_CLIENTS := $(patsubst tests/clients/%.c,$(B)/tests/%,$(wildcard tests/clients/*.c))
 
 # libnicfile: soname libnicfile.so.0, symbols versioned by userlib/libnicfile.map.
 LIB_MAJOR := 0
-LIB_VER   := 0.2
+LIB_VER   := 0.3
 LIB_SRCS  := userlib/proto.c userlib/sha256.c userlib/errors.c userlib/region.c userlib/conn.c
 LIB_OBJS  := $(patsubst userlib/%.c,$(B)/obj/lib/%.o,$(LIB_SRCS))
 LIB_REAL  := $(B)/lib/libnicfile.so.$(LIB_VER)
@@ -22,18 +24,19 @@ INC       := -Iinclude -Iuserlib
 RPATH     := -Wl,-rpath,'$$ORIGIN/../lib'
 PREFIX    ?= /usr/local
 
-SRV_SRCS  := server/nicfiled.c server/confine.c server/files.c
+SRV_SRCS  := server/nicfiled.c server/cm.c server/client.c server/requests.c server/exports.c \
+             server/allow.c server/privs.c server/confine.c server/files.c
 SRV_OBJS  := $(patsubst server/%.c,$(B)/obj/server/%.o,$(SRV_SRCS)) $(B)/obj/lib/proto.o $(B)/obj/lib/sha256.o
 CLI_OBJS  := $(B)/obj/client/nicfile.o $(B)/obj/lib/sha256.o
 
 # Host unit tests (ASan/UBSan) and the protocol fuzzer (clang libFuzzer).
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-UNIT_SRCS := userlib/proto.c userlib/sha256.c userlib/errors.c server/confine.c
+UNIT_SRCS := userlib/proto.c userlib/sha256.c userlib/errors.c server/confine.c server/allow.c
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/*.c))
 FUZZ_BIN  := $(B)/tests/fuzz/proto-fuzz
 
 .PHONY: all clean lib bins unit fuzz install
-all: $(TEST_PROGS) lib bins $(B)/examples/nicfile-fetch $(B)/tests/nicfile-hostile
+all: $(TEST_PROGS) $(TEST_CLIENTS) lib bins $(B)/examples/nicfile-fetch $(B)/tests/nicfile-hostile
 lib: $(LIB_REAL) $(LIB_LINKS) $(B)/lib/nicfile.pc
 bins: $(B)/bin/nicfile $(B)/bin/nicfiled
 unit: $(UNIT_BINS)
@@ -41,6 +44,9 @@ fuzz: $(FUZZ_BIN)
 
 $(B)/tests/%: tests/progs/%.c $(wildcard tests/progs/*.h) | $(B)/tests
 	$(CC) $(WARN) $(CFLAGS) $(VERBS_CFLAGS) -o $@ $< $(VERBS_LIBS)
+
+$(B)/tests/%: tests/clients/%.c $(LIB_REAL) $(LIB_LINKS) | $(B)/tests
+	$(CC) $(WARN) $(CFLAGS) -Iinclude -o $@ $< -L$(B)/lib -lnicfile $(RPATH)
 
 $(B)/obj/lib/%.o: userlib/%.c $(HDRS)
 	@mkdir -p $(@D)

@@ -97,7 +97,8 @@ static int connect_to(const char *target, struct opts *o, struct nicfile_conn **
 		return EX_USAGE;
 	err = nicfile_connect(host, &o->conn, c);
 	if (err) {
-		fprintf(stderr, "nicfile: cannot connect to %s: %s\n", host, nicfile_strerror(err));
+		fprintf(stderr, "nicfile: cannot connect to %s: %s\n", host, err == -EACCES ?
+			"the server does not allow this client (its --allow list)" : nicfile_strerror(err));
 		return exit_code_of(err) == EX_FAIL ? EX_CONN : exit_code_of(err);
 	}
 	return EX_OK;

@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 #define NICFILE_VERSION_MAJOR 0
-#define NICFILE_VERSION_MINOR 1
+#define NICFILE_VERSION_MINOR 3
 #define NICFILE_DEFAULT_PORT 18516   /* perftest uses 18515 */
 
 /* How a file's memory region is registered, best first. */
@@ -48,6 +48,7 @@ const char *nicfile_version(void);
 /* ---------------------------------------------------------------- server */
 
 struct ibv_pd;
+struct ibv_mr;
 struct nicfile_region;
 
 /* Flags for nicfile_region_register(). */
@@ -64,6 +65,16 @@ struct nicfile_region;
 int nicfile_region_register(struct ibv_pd *pd, int fd, unsigned flags,
 			    struct nicfile_region **out);
 void nicfile_region_free(struct nicfile_region *r);
+/*
+ * Register the region's mapping once more, on @pd, in the region's mode:
+ * one MR per peer (each peer its own PD), so that a peer's rkey works on
+ * its own queue pair only and dies with ibv_dereg_mr(). Zero-based like
+ * the region's own MR; an ODP MR is prefetched in the background
+ * (ibv_advise_mr without FLUSH). *@out is NULL for an empty file.
+ * 0 or -errno.
+ */
+int nicfile_region_reg_mr(const struct nicfile_region *r, struct ibv_pd *pd, struct ibv_mr **out);
+/* The remote address of the file's first byte in the region's MRs: 0 (zero-based). */
 uint64_t nicfile_region_addr(const struct nicfile_region *r);
 uint32_t nicfile_region_rkey(const struct nicfile_region *r);
 uint64_t nicfile_region_length(const struct nicfile_region *r);
@@ -126,14 +137,16 @@ int nicfile_fstat(struct nicfile_file *f, struct nicfile_stat *st);
 
 /*
  * Read up to @len bytes at @off. Returns bytes read (short only at end of
- * file) or -errno; -ESTALE when the server said the file changed.
+ * file) or -errno; -ESTALE when the file changed since the open (the
+ * library validates with the server after every read it completes).
  */
 ssize_t nicfile_pread(struct nicfile_file *f, void *buf, size_t len, uint64_t off);
 
 /*
  * Stream [off, off+len) in order through @cb without an extra copy: @cb gets
  * each chunk straight from the RDMA receive buffer. A non-zero return from
- * @cb stops the transfer and is returned.
+ * @cb stops the transfer and is returned. After the last chunk the file is
+ * validated: -ESTALE means the chunks delivered may be torn or changed.
  */
 typedef int (*nicfile_chunk_cb)(const void *data, size_t len, uint64_t off, void *arg);
 int nicfile_read_stream(struct nicfile_file *f, uint64_t off, uint64_t len,

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * confine.c - path confinement for nicfiled. openat2(RESOLVE_BENEATH |
- * RESOLVE_NO_MAGICLINKS) does the walk, so "..", absolute symlinks and
- * symlinks leaving the root are refused by the kernel, race-free. A file is
+ * RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV) does the walk, so "..",
+ * absolute symlinks, symlinks leaving the root and mount points inside it
+ * are refused by the kernel, race-free (--crossmnt lets mounts through). A file is
  * first resolved with O_PATH (opening a FIFO or device has side effects or
  * blocks), checked with fstat, and only then reopened for reading.
  */
@@ -16,12 +17,20 @@
 #include <unistd.h>
 #include "confine.h"
 
+static int cross_mounts;
+
+void confine_cross_mounts(int allow)
+{
+	cross_mounts = allow;
+}
+
 static int openat2_beneath(int root_fd, const char *rel, int flags)
 {
 	struct open_how how = {
 		/* openat2 refuses O_NOCTTY with O_PATH (strict flag checking) */
 		.flags = (uint64_t)(flags | O_CLOEXEC | (flags & O_PATH ? 0 : O_NOCTTY)),
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+		/* A mount inside an export (a bind mount of /etc) is another tree. */
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | (cross_mounts ? 0 : RESOLVE_NO_XDEV),
 	};
 	long fd;
 

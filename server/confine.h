@@ -4,10 +4,14 @@
 #define NICFILED_CONFINE_H
 #include <sys/stat.h>
 
+/* Let paths cross mount points below an export root (default: -EXDEV). */
+void confine_cross_mounts(int allow);
+
 /*
  * Resolve @rel (relative, no NUL) beneath the directory @root_fd and return
  * an O_PATH descriptor of it with its stat. Refuses absolute paths, any
- * escape by ".." or symlink (-EXDEV) and magic links.
+ * escape by ".." or symlink and any mount point crossed (-EXDEV), and
+ * magic links.
  */
 int confine_resolve(int root_fd, const char *rel, int *path_fd, struct stat *st);
 

@@ -4,7 +4,9 @@
  * (dev, ino); its generation hashes (dev, ino, size, mtime, ctime) as
  * registered. Change is noticed three ways, any one enough: inotify on the
  * inode, a stat that no longer matches, and the path now naming another
- * inode (replace by rename).
+ * inode (replace by rename). For the stat to be enough, a file is settled
+ * before it is registered (settle(): written back, out of the current
+ * timestamp tick), so that no later change can keep its stat.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -105,6 +107,47 @@ int files_check(struct files *t, struct nf_file *f, int root_fd)
 	return 0;
 }
 
+static int64_t ns_of(const struct timespec *ts) { return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec; }
+
+/*
+ * Make every later change of the file visible in its stat, then stat it.
+ * Two ways a change can leave (size, mtime, ctime) as they were:
+ *  - stores through someone's shared writable mapping into a page that is
+ *    already dirty and writable: no fault, no timestamp update, no inotify.
+ *    fdatasync writes the file back, which write-protects every mapping of
+ *    its pages (page_mkclean), so the next store faults and updates mtime.
+ *  - a change within the timestamp tick of the last one (timestamps come
+ *    from the coarse clock): wait until the clock has left that tick.
+ * A change between the two stats is caught by comparing them. Best effort
+ * after 20 rounds (a file written without pause); inotify still watches.
+ */
+static int settle(int fd, struct stat *st)
+{
+	struct stat again;
+	struct timespec now;
+
+	for (int round = 0; round < 20; round++) {
+		if (fdatasync(fd) && errno != EINVAL && errno != EROFS)
+			return -errno;
+		if (fstat(fd, st))
+			return -errno;
+		int64_t last = ns_of(&st->st_mtim) > ns_of(&st->st_ctim) ? ns_of(&st->st_mtim) : ns_of(&st->st_ctim);
+		clock_gettime(CLOCK_REALTIME_COARSE, &now);
+		if (ns_of(&now) <= last && last - ns_of(&now) < 1000000000) {
+			struct timespec tick = { 0, 1000000 };
+			nanosleep(&tick, NULL);   /* the last change is in this tick */
+			continue;
+		}
+		if (fdatasync(fd) && errno != EINVAL && errno != EROFS)
+			return -errno;
+		if (fstat(fd, &again))
+			return -errno;
+		if (same_version(st, &again))
+			return 0;
+	}
+	return 0;
+}
+
 int files_get(struct files *t, int idx, const char *export_name, int root_fd,
 	      const char *rel, struct nf_file **out)
 {
@@ -148,13 +191,18 @@ int files_get(struct files *t, int idx, const char *export_name, int root_fd,
 	/* Watch before registering so no change slips between the two. */
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	f->wd = t->inotify_fd < 0 ? -1 : inotify_add_watch(t->inotify_fd, proc, WATCH_MASK);
+	if ((err = settle(fd, &st))) {
+		file_free(t, f);
+		return err;
+	}
 	err = nicfile_region_register(t->pd, fd, t->reg_flags, &f->region);
 	if (err) {
 		log_warn("cannot register %s: %s", f->name, nicfile_strerror(err));
 		file_free(t, f);
 		return err == -EPERM ? -EPERM : err;
 	}
-	if (fstat(fd, &f->st0) || (uint64_t)f->st0.st_size != nicfile_region_length(f->region)) {
+	if (fstat(fd, &f->st0) || !same_version(&f->st0, &st) ||
+	    (uint64_t)f->st0.st_size != nicfile_region_length(f->region)) {
 		log_warn("%s changed while it was being registered", f->name);
 		file_free(t, f);
 		return -EAGAIN;

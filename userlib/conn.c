@@ -39,6 +39,22 @@ static int64_t now_ms(void)
 
 /* ------------------------------------------------------------ CM events */
 
+static int private_data_is(const struct rdma_cm_event *ev, const char *what, size_t len)
+{
+	return ev->param.conn.private_data && ev->param.conn.private_data_len >= len &&
+	       !memcmp(ev->param.conn.private_data, what, len);
+}
+
+/* Why nicfiled refused us: it says so in the REJ's private data. */
+static int reject_reason(const struct rdma_cm_event *ev)
+{
+	if (private_data_is(ev, NF_REJECT_FULL, sizeof(NF_REJECT_FULL)))
+		return -EUSERS;
+	if (private_data_is(ev, NF_REJECT_DENIED, sizeof(NF_REJECT_DENIED)))
+		return -EACCES;
+	return -ECONNREFUSED;   /* nobody listening, or a server still starting */
+}
+
 static int wait_cm_event(struct nicfile_conn *c, enum rdma_cm_event_type want, int timeout_ms,
 			 struct rdma_conn_param *param_out)
 {
@@ -57,9 +73,7 @@ static int wait_cm_event(struct nicfile_conn *c, enum rdma_cm_event_type want, i
 			return -errno;
 		}
 		enum rdma_cm_event_type t = ev->event;
-		int full = t == RDMA_CM_EVENT_REJECTED && ev->param.conn.private_data &&
-			   ev->param.conn.private_data_len >= sizeof(NF_REJECT_FULL) &&
-			   !memcmp(ev->param.conn.private_data, NF_REJECT_FULL, sizeof(NF_REJECT_FULL));
+		int reject = t == RDMA_CM_EVENT_REJECTED ? reject_reason(ev) : 0;
 		if (param_out && t == want)
 			*param_out = ev->param.conn;
 		rdma_ack_cm_event(ev);
@@ -67,7 +81,7 @@ static int wait_cm_event(struct nicfile_conn *c, enum rdma_cm_event_type want, i
 			return 0;
 		switch (t) {
 		case RDMA_CM_EVENT_REJECTED:
-			return full ? -EUSERS : -ECONNREFUSED;
+			return reject;
 		case RDMA_CM_EVENT_ADDR_ERROR:
 		case RDMA_CM_EVENT_ROUTE_ERROR:
 		case RDMA_CM_EVENT_UNREACHABLE:
@@ -646,11 +660,12 @@ int nicfile_close(struct nicfile_file *f)
 	return err;
 }
 
-int nicfile_validate(struct nicfile_file *f)
+/* VALIDATE with the connection lock held. */
+static int validate_locked(struct nicfile_file *f)
 {
 	struct nicfile_conn *c = f->conn;
 	int err;
-	pthread_mutex_lock(&c->lock);
+
 	poll_cq(c);      /* pick up a NOTIFY that is already there */
 	err = handle_rpc(f, NF_VALIDATE_REQ, NF_VALIDATE_REP, c->timeout_ms);
 	if (!err && (c->reply->u.validate_rep.generation != f->generation ||
@@ -660,6 +675,15 @@ int nicfile_validate(struct nicfile_file *f)
 		f->stale = 1;
 	if (!err && f->stale)
 		err = -ESTALE;
+	return err;
+}
+
+int nicfile_validate(struct nicfile_file *f)
+{
+	struct nicfile_conn *c = f->conn;
+	int err;
+	pthread_mutex_lock(&c->lock);
+	err = validate_locked(f);
 	pthread_mutex_unlock(&c->lock);
 	return err;
 }
@@ -760,6 +784,13 @@ int nicfile_read_stream(struct nicfile_file *f, uint64_t off, uint64_t len,
 	/* A READ error after the server said the file changed is that change. */
 	if (err && err != -ESTALE && f->stale && (err == -EREMOTEIO || err == -ECONNRESET))
 		err = -ESTALE;
+	/*
+	 * Every read that completes is validated before it counts: data that
+	 * changed under the READs (a write, a store through a mapping, a
+	 * truncate) comes back as -ESTALE, never as a good read.
+	 */
+	if (!err)
+		err = validate_locked(f);
 	pthread_mutex_unlock(&c->lock);
 	return err;
 }

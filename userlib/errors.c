@@ -17,7 +17,7 @@ const char *nicfile_mode_name(int mode)
 
 const char *nicfile_version(void)
 {
-	return "0.2";
+	return "0.3";
 }
 
 const char *nicfile_strerror(int err)

@@ -18,8 +18,9 @@
 #define NF_NAME_MAX     255
 #define NF_LIST_MAX     32           /* entries in one LIST reply */
 #define NF_SHA256_LEN   32
-/* Private data of the CM reject nicfiled sends when it has too many clients. */
-#define NF_REJECT_FULL  "nicfiled:full"
+/* Private data of the CM rejects nicfiled sends (the string and its NUL). */
+#define NF_REJECT_FULL   "nicfiled:full"     /* too many clients */
+#define NF_REJECT_DENIED "nicfiled:denied"   /* the address is not in --allow */
 
 enum nf_type {
 	NF_HELLO_REQ = 1, NF_HELLO_REP,

@@ -6,6 +6,8 @@
  * The mapping is PROT_READ + MAP_SHARED and the MR gets
  * IBV_ACCESS_REMOTE_READ only: 6.12 refuses a writable long-term pin of an
  * XFS file but accepts a read-only one, and a remote peer never writes.
+ * MRs are zero-based (ibv_reg_mr_iova2 with iova 0): the address a peer
+ * uses is an offset in the file, never this process's mapping address.
  */
 #include <errno.h>
 #include <limits.h>
@@ -103,6 +105,20 @@ static int populate_pages(const uint8_t *p, size_t len)
 	return 0;
 }
 
+/*
+ * Register @len bytes at @map for remote reads only, zero-based (iova 0):
+ * a peer addresses byte N of the file as N and never learns where the
+ * file is mapped here.
+ */
+static struct ibv_mr *reg_zero_based(struct ibv_pd *pd, void *map, size_t len, int mode)
+{
+	int acc = IBV_ACCESS_REMOTE_READ;
+
+	if (mode != NICFILE_MODE_PINNED)
+		acc |= IBV_ACCESS_ON_DEMAND;
+	return ibv_reg_mr_iova2(pd, map, len, 0, (unsigned)acc);
+}
+
 int nicfile_region_register(struct ibv_pd *pd, int fd, unsigned flags,
 			    struct nicfile_region **out)
 {
@@ -150,13 +166,12 @@ int nicfile_region_register(struct ibv_pd *pd, int fd, unsigned flags,
 		 */
 		if (!cmb && !(flags & NICFILE_REG_NO_PREFAULT))
 			populate_pages(r->map, r->map_len);
-		int acc = IBV_ACCESS_REMOTE_READ | IBV_ACCESS_ON_DEMAND;
-		r->mr = ibv_reg_mr(pd, r->map, r->map_len, acc);
+		r->mr = reg_zero_based(pd, r->map, r->map_len, NICFILE_MODE_ODP);
 		if (r->mr)
 			r->mode = cmb ? NICFILE_MODE_ODP_CMB : NICFILE_MODE_ODP;
 	}
 	if (!r->mr) {
-		r->mr = ibv_reg_mr(pd, r->map, r->map_len, IBV_ACCESS_REMOTE_READ);
+		r->mr = reg_zero_based(pd, r->map, r->map_len, NICFILE_MODE_PINNED);
 		r->mode = NICFILE_MODE_PINNED;
 	}
 	if (!r->mr) {
@@ -180,7 +195,42 @@ void nicfile_region_free(struct nicfile_region *r)
 	free(r);
 }
 
-uint64_t nicfile_region_addr(const struct nicfile_region *r) { return (uintptr_t)r->map; }
+/*
+ * Ask the provider to map [0, len) of an ODP MR in the background (no
+ * IBV_ADVISE_MR_FLAG_FLUSH: the call only queues the work). Best effort.
+ */
+static void prefetch_async(struct ibv_pd *pd, struct ibv_mr *mr, uint64_t len)
+{
+	for (uint64_t off = 0; off < len; off += 1u << 30) {
+		struct ibv_sge sge = {
+			.addr = off,
+			.length = (uint32_t)(len - off > (1u << 30) ? (1u << 30) : len - off),
+			.lkey = mr->lkey,
+		};
+		if (ibv_advise_mr(pd, IBV_ADVISE_MR_ADVICE_PREFETCH, 0, &sge, 1))
+			return;
+	}
+}
+
+int nicfile_region_reg_mr(const struct nicfile_region *r, struct ibv_pd *pd, struct ibv_mr **out)
+{
+	*out = NULL;
+	if (!r->mr)
+		return 0;       /* an empty file: nothing to read, no MR */
+	*out = reg_zero_based(pd, r->map, r->map_len, r->mode);
+	if (!*out)
+		return errno ? -errno : -EIO;
+	/*
+	 * An ODP MR starts with no pages of its own that registration did not
+	 * find in the page table (none for odp-cmb): without this every peer
+	 * would fault every page on its first READ, once per MR.
+	 */
+	if (r->mode != NICFILE_MODE_PINNED)
+		prefetch_async(pd, *out, r->length);
+	return 0;
+}
+
+uint64_t nicfile_region_addr(const struct nicfile_region *r) { (void)r; return 0; }
 uint32_t nicfile_region_rkey(const struct nicfile_region *r) { return r->mr ? r->mr->rkey : 0; }
 uint64_t nicfile_region_length(const struct nicfile_region *r) { return r->length; }
 int nicfile_region_mode(const struct nicfile_region *r) { return r->mode; }
@@ -197,7 +247,7 @@ int nicfile_region_prefetch(struct nicfile_region *r, uint64_t off, uint64_t len
 	for (uint64_t done = 0; done < len;) {
 		uint64_t n = len - done > (1u << 30) ? (1u << 30) : len - done;
 		struct ibv_sge sge = {
-			.addr = (uintptr_t)r->map + off + done,
+			.addr = off + done,     /* an address in the MR: zero-based */
 			.length = (uint32_t)n,
 			.lkey = r->mr->lkey,
 		};

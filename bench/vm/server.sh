@@ -6,6 +6,9 @@
 # by itself), daemon (runs until the client is done with the case), local
 # (runs here only; the client waits).
 set -u
+# nicfiled drops root for nobody: its pinned regions then count against
+# RLIMIT_MEMLOCK (nicfiled(8), SECURITY).
+ulimit -l unlimited
 R=$NICFILE_RUN
 export BENCH_FILE=$NICFILE_MNT/bench/data.bin
 mkdir -p "$NICFILE_MNT/bench"

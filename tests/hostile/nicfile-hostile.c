@@ -72,6 +72,55 @@ static void expect_err(const char *what, int got, int want)
 	}
 }
 
+/* A handle that names a region by (addr, rkey, length) without an open of ours. */
+static struct nicfile_file *forged(struct nicfile_conn *c, const struct nicfile_file *from)
+{
+	struct nicfile_file *f = calloc(1, sizeof(*f));
+	if (!f)
+		exit(1);
+	f->conn = c;
+	f->handle = 0x7fffffff;  /* not one of ours: a validate would say EBADF */
+	f->addr = from->addr;
+	f->rkey = from->rkey;
+	f->length = from->length;
+	return f;
+}
+
+/*
+ * Client B reads with the rkey client A got for its open; client A reads
+ * with its own rkey after closing the file. Both READs must fail (the QP
+ * dies: EREMOTEIO), and the OPEN reply must not reveal a server address.
+ */
+static void steal_rkeys(void)
+{
+	struct nicfile_conn *a = conn(), *b = conn();
+	struct nicfile_file *fa, *fake;
+	char buf[4096];
+	int err;
+
+	if ((err = nicfile_open(a, good, &fa))) {
+		expect_err("open for the rkey tests", err, 0);
+		return;
+	}
+	printf("     (open: addr 0x%llx rkey 0x%x length %llu)\n", (unsigned long long)fa->addr,
+	       fa->rkey, (unsigned long long)fa->length);
+	expect_err("OPEN reply: remote address is offset 0", fa->addr == 0 ? 0 : -EFAULT, 0);
+	ssize_t r = nicfile_pread(fa, buf, sizeof(buf), 0);
+	expect_err("its owner reads with the rkey", r < 0 ? (int)r : 0, 0);
+	fake = forged(b, fa);
+	r = nicfile_pread(fake, buf, sizeof(buf), 0);
+	expect_err("another client READs with that rkey", r < 0 ? (int)r : 0, -EREMOTEIO);
+	free(fake);
+	nicfile_disconnect(b);
+
+	fake = forged(a, fa);
+	nicfile_close(fa);
+	r = nicfile_pread(fake, buf, sizeof(buf), 0);
+	expect_err("the owner READs with its rkey after CLOSE", r < 0 ? (int)r : 0, -EREMOTEIO);
+	free(fake);
+	nicfile_disconnect(a);
+}
+
 int main(int argc, char **argv)
 {
 	static uint8_t buf[NF_MSG_MAX], big[NF_MSG_MAX];
@@ -160,6 +209,9 @@ int main(int argc, char **argv)
 		expect_err("open before the READ past the end", err, 0);
 	}
 	nicfile_disconnect(c);
+
+	/* Capabilities: an rkey is good only for the open it came with. */
+	steal_rkeys();
 
 	/* And the server still serves a well-behaved client. */
 	struct nicfile_stat st;

@@ -34,13 +34,20 @@ make_big() { # PATH MIB
 
 # Start nicfiled in the background, note its pid, wait until it listens.
 # Its log goes to server.out, /tmp/nicfiled.log and (appended, for clients
-# to wait on) $R/nicfiled.log.
+# to wait on) $R/nicfiled.log. nicfiled serves loopback only unless told
+# otherwise: the client VM is allowed (--allow $CLIENT_IP) unless NFD_ALLOW
+# names other addresses ("none": no --allow at all). It runs as root and
+# drops to its --user (nobody); pinned regions then count against
+# RLIMIT_MEMLOCK, hence the raised limit (nicfiled(8), SECURITY).
 start_nicfiled() { # ARGS...
+	local allow=() a
+	for a in ${NFD_ALLOW-$CLIENT_IP}; do [ "$a" = none ] || allow+=(--allow "$a"); done
 	# A named pipe, not >(...): the guests have no /dev/fd.
 	rm -f /tmp/nicfiled.log /tmp/nicfiled.pipe
 	mkfifo /tmp/nicfiled.pipe
 	tee /tmp/nicfiled.log < /tmp/nicfiled.pipe | tee -a "$R/nicfiled.log" &
-	"$NFD" "$@" > /tmp/nicfiled.pipe 2>&1 &
+	ulimit -l unlimited
+	"$NFD" "${allow[@]}" "$@" > /tmp/nicfiled.pipe 2>&1 &
 	NFD_PID=$!
 	echo "$NFD_PID" > "$R/nicfiled.pid"
 	for ((i = 0; i < 300; i++)); do

@@ -21,10 +21,12 @@ refuse /x/abs 'leaves the export root'
 refuse /x/rel 'leaves the export root'
 refuse /x/updir/secret 'leaves the export root'
 refuse /x/fifo 'not a regular file'
+refuse /x/bound/secret 'leaves the export root'
 refuse /x/sub 'Is a directory'
 refuse /mnt/secret 'No such file'
 refuse /x/missing 'No such file'
 $NF cat "$SERVER_IP:/x/sub/in" | grep -q inside && ok "symlink inside the export works" || fail "symlink inside"
 $NF cat "$SERVER_IP:/x/ok" | grep -q inside && ok "server still serves" || fail "server stopped serving"
+touch "$R/refused-done"
 echo "failures: ${FAILS:-0}"
 [ "${FAILS:-0}" = 0 ]

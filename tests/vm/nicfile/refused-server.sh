@@ -10,5 +10,11 @@ ln -s ../secret "$d/rel"                   # relative symlink out
 ln -s .. "$d/updir"                        # a directory symlink out
 ln -s ../ok "$d/sub/in"                    # stays inside: allowed
 mkfifo "$d/fifo"
-start_nicfiled --export "$d" || exit 1
+# A bind mount inside the export of a directory outside it (RESOLVE_NO_XDEV).
+mkdir -p "$NICFILE_MNT/outside" "$d/bound"
+echo "secret behind a mount point" > "$NICFILE_MNT/outside/secret"
+mount --bind "$NICFILE_MNT/outside" "$d/bound" || { echo "cannot bind-mount"; exit 1; }
+start_nicfiled --export "$d" || { umount "$d/bound"; exit 1; }
+wait_for "$R/refused-done" 600
+umount "$d/bound"
 wait
