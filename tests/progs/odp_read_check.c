@@ -13,6 +13,8 @@
  *   cn G OFF LEN   the same by an O_DIRECT pwritev2(RWF_NOWAIT)
  *   cb G OFF LEN   the same by a buffered pwritev2(RWF_NOWAIT), then fsync
  *   ca G OFF LEN   the same by an O_DIRECT write through Linux AIO
+ *   cf G OFF LEN   the same by FICLONERANGE from a file of generation G
+ *   cy G OFF LEN   the same by copy_file_range(2) from such a file
  *   cv G           (no change) read(2) of the file is generation G
  *   ct LEN | cx LEN   ftruncate shorter | longer
  *   cp G OFF LEN | cz G OFF LEN   fallocate punch hole | zero range (the
@@ -418,6 +420,53 @@ static int write_path(struct server *s, char path, const uint8_t *buf,
 	return path == 'b' ? fsync(fd) : 0;
 }
 
+/*
+ * Put generation @gen into [off, off + len) of the file by FICLONERANGE
+ * (@path 'f') or copy_file_range(2) ('y') from a new file of that
+ * generation.  Returns 0 or -1 with errno set.
+ */
+static int remap_path(struct server *s, char path, uint64_t gen,
+		      uint64_t off, uint64_t len)
+{
+	char tmp[4096];
+	int fd, r = -1, e;
+
+	snprintf(tmp, sizeof(tmp), "%s.remap-src", s->file);
+	make_stamped(tmp, s->size, gen);
+	fd = open(tmp, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	if (path == 'f') {
+		struct file_clone_range fcr = {
+			.src_fd = fd, .src_offset = off, .src_length = len,
+			.dest_offset = off,
+		};
+
+		r = ioctl(s->wfd, FICLONERANGE, &fcr);
+	} else {
+		loff_t in = (loff_t)off, out = (loff_t)off;
+		uint64_t done = 0;
+
+		while (done < len) {
+			ssize_t n = copy_file_range(fd, &in, s->wfd, &out,
+						    len - done, 0);
+
+			if (n <= 0) {
+				if (!n)
+					errno = EIO;
+				break;
+			}
+			done += (uint64_t)n;
+		}
+		r = done == len ? 0 : -1;
+	}
+	e = errno;
+	close(fd);
+	unlink(tmp);
+	errno = e;
+	return r;
+}
+
 /* Does read(2) of the whole file return blocks of generation @gen? */
 static int check_read(struct server *s, uint64_t gen, char *why, size_t sz)
 {
@@ -481,6 +530,10 @@ static bool stamped_command(struct server *s, int cfd, const char *line)
 			r = write_path(s, path, buf, off, len);
 			free(buf);
 		}
+	} else if (sscanf(line, "c%c %" SCNu64 " %" SCNu64 " %" SCNu64, &path,
+			  &g, &off, &len) == 4 && strchr("fy", path) &&
+		   range_ok(off, len)) {
+		r = remap_path(s, path, g, off, len);
 	} else if (sscanf(line, "cv %" SCNu64, &g) == 1) {
 		char why[200];
 
@@ -1678,7 +1731,9 @@ static const char *write_path_name(char path)
 	case 'o': return "O_DIRECT pwrite(2) of";
 	case 'n': return "O_DIRECT pwritev2(RWF_NOWAIT) of";
 	case 'b': return "buffered pwritev2(RWF_NOWAIT) + fsync of";
-	default: return "O_DIRECT Linux AIO write of";
+	case 'a': return "O_DIRECT Linux AIO write of";
+	case 'f': return "FICLONERANGE of";
+	default: return "copy_file_range(2) of";
 	}
 }
 
@@ -1731,7 +1786,7 @@ static void run_revoke(struct client *c, const char *host, int port,
 			rv_change(&rv, false, 0, 0, "cd");
 			rv_sweep(&rv);
 			if (strlen(kind) == 2 && kind[0] == 'c' &&
-			    strchr("wmonba", kind[1])) {
+			    strchr("wmonbafy", kind[1])) {
 				pick_blocks(size, &b0, &nb);
 				f = rv_state(&rv, "%s: %s gen %" PRIu64 " to blocks %" PRIu64 "..%" PRIu64,
 					     kind, write_path_name(kind[1]),
