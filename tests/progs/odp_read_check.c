@@ -9,6 +9,13 @@
  * and, with --stamped, changes that reply "ok SIZE" only once they returned:
  *   cw G OFF LEN   write(2) blocks of generation G
  *   cm G OFF LEN   the same through a second, writable shared mapping
+ *   co G OFF LEN   the same by an O_DIRECT pwrite(2)
+ *   cn G OFF LEN   the same by an O_DIRECT pwritev2(RWF_NOWAIT)
+ *   cb G OFF LEN   the same by a buffered pwritev2(RWF_NOWAIT), then fsync
+ *   ca G OFF LEN   the same by an O_DIRECT write through Linux AIO
+ *   cf G OFF LEN   the same by FICLONERANGE from a file of generation G
+ *   cy G OFF LEN   the same by copy_file_range(2) from such a file
+ *   cv G           (no change) read(2) of the file is generation G
  *   ct LEN | cx LEN   ftruncate shorter | longer
  *   cp G OFF LEN | cz G OFF LEN   fallocate punch hole | zero range (the
  *                  blocks read as zeros; G only names the change)
@@ -20,7 +27,7 @@
  *
  * File contents are a deterministic function of (seed, offset), so the
  * client needs no copy of the file.  Scenarios: check, write, truncate,
- * munmap, dropcache, zeros, mrs, revoke.
+ * munmap, dropcache, zeros, mrs, revoke, private.
  *
  * --stamped: the file is 4 KiB blocks, each a header {magic, generation,
  * block number} and a body that is a function of both, so a reader can tell
@@ -34,18 +41,23 @@
  *
  *   odp_read_check server --file F --size N [--seed S] [--ro] [--sparse]
  *                  [--mrs N] [--p2pmem] [--stamped [--reply-early MS]]
+ *                  [--private]
  *                  [--bind IP] [--port P]
  * With --p2pmem, F is a p2pmem "allocate" file of sysfs (raw NVMe CMB): it
  * is mapped as it is and the pattern is written through the mapping.
  *   odp_read_check client --server IP --test NAME [--seed S] [--count N]
- *                  [--secs S] [--port P]
- * (for --test revoke, --count is the number of rounds of all changes)
+ *                  [--secs S] [--port P] [--kinds K1,K2,...]
+ * (for --test revoke, --count is the number of rounds of all changes, or
+ * of the changes --kinds lists; --test private needs a --private server)
+ * --private: a second MR over a MAP_PRIVATE writable mapping of the file
+ * (command "pinfo"), registered with remote write.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <linux/aio_abi.h>
 #include <linux/fs.h>		/* FICLONE */
 #include <netdb.h>
 #include <netinet/in.h>
@@ -61,7 +73,9 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -242,15 +256,19 @@ struct server {
 	const char *file;
 	uint64_t size;
 	uint64_t seed;
-	bool ro, sparse, p2pmem, stamped;
+	bool ro, sparse, p2pmem, stamped, private;
 	int nmrs;
 	int fd;
 	int wfd;		/* --stamped: the file opened for the changes */
+	int dfd;		/* the same with O_DIRECT, opened on first use */
+	long nowait_tries;	/* RWF_NOWAIT writes that had to be repeated */
 	int early_ms;		/* --reply-early: a lying server, to test the test */
 	uint8_t *base;
 	struct ibv_pd *pd;
 	struct ibv_mr *mr;
 	struct ibv_mr **mrs;
+	uint8_t *pbase;		/* --private: a MAP_PRIVATE writable mapping */
+	struct ibv_mr *pmr;	/* and its MR, remote write allowed */
 	volatile int drop_run;
 	long drops;
 	pthread_t drop_thread;
@@ -340,6 +358,168 @@ static bool range_ok(uint64_t off, uint64_t len)
 }
 
 /*
+ * Write @len bytes of @buf at @off by one of the paths of the changes
+ * co/cn/cb/ca.  A write with RWF_NOWAIT fails with EAGAIN when it would
+ * have to update the file's timestamps, so the timestamps are set just
+ * before it and it is repeated until it goes through within one tick.
+ * RWF_NOWAIT writes go block by block.  (A file that was ever reflinked
+ * takes no NOWAIT direct write at all: each would need copy-on-write.)
+ * Returns 0 or -1 with errno set.
+ */
+static int write_path(struct server *s, char path, const uint8_t *buf,
+		      uint64_t off, uint64_t len)
+{
+	struct iovec iov = { (void *)buf, len };
+	int fd = s->wfd, flags = 0;
+	ssize_t n = -1;
+
+	if (path != 'b') {
+		if (s->dfd < 0)
+			s->dfd = open(s->file, O_RDWR | O_DIRECT);
+		if (s->dfd < 0)
+			return -1;
+		fd = s->dfd;
+	}
+	if (path == 'n' || path == 'b')
+		flags = RWF_NOWAIT;
+	if (path == 'a') {
+		aio_context_t ctx = 0;
+		struct iocb cb = {
+			.aio_lio_opcode = IOCB_CMD_PWRITE,
+			.aio_fildes = (uint32_t)fd,
+			.aio_buf = (uint64_t)(uintptr_t)buf,
+			.aio_nbytes = len,
+			.aio_offset = (int64_t)off,
+		}, *cbs[1] = { &cb };
+		struct io_event ev;
+
+		if (syscall(SYS_io_setup, 1, &ctx))
+			return -1;
+		if (syscall(SYS_io_submit, ctx, 1, cbs) == 1 &&
+		    syscall(SYS_io_getevents, ctx, 1, 1, &ev, NULL) == 1) {
+			n = ev.res;
+			if (n < 0) {
+				errno = (int)-n;
+				n = -1;
+			}
+		}
+		syscall(SYS_io_destroy, ctx);
+	} else if (!flags) {
+		n = pwritev2(fd, &iov, 1, (off_t)off, 0);
+	} else {
+		/*
+		 * Block by block: a NOWAIT direct write must fall in one
+		 * extent, and reflinks and unsharing split them.
+		 */
+		for (uint64_t o = 0; o < len; o += PAGE) {
+			iov = (struct iovec){ (void *)(buf + o), PAGE };
+			for (int i = 0; i < 10000; i++) {
+				if (futimens(fd, NULL))
+					return -1;
+				n = pwritev2(fd, &iov, 1, (off_t)(off + o),
+					     flags);
+				if (n >= 0 || errno != EAGAIN)
+					break;
+				s->nowait_tries++;
+				/*
+				 * A NOWAIT direct write fails while the page
+				 * cache holds the block, and a NIC fault that
+				 * fell back to the page cache put it there.
+				 */
+				if (path == 'n' && i % 16 == 15) {
+					madvise(s->base + off + o, PAGE,
+						MADV_DONTNEED);
+					posix_fadvise(fd, (off_t)(off + o),
+						      PAGE,
+						      POSIX_FADV_DONTNEED);
+				}
+			}
+			if (n != (ssize_t)PAGE)
+				break;
+		}
+		if (n == (ssize_t)PAGE)
+			n = (ssize_t)len;
+	}
+	if (n != (ssize_t)len) {
+		if (n >= 0)
+			errno = EIO;	/* a short write */
+		return -1;
+	}
+	return path == 'b' ? fsync(fd) : 0;
+}
+
+/*
+ * Put generation @gen into [off, off + len) of the file by FICLONERANGE
+ * (@path 'f') or copy_file_range(2) ('y') from a new file of that
+ * generation.  Returns 0 or -1 with errno set.
+ */
+static int remap_path(struct server *s, char path, uint64_t gen,
+		      uint64_t off, uint64_t len)
+{
+	char tmp[4096];
+	int fd, r = -1, e;
+
+	snprintf(tmp, sizeof(tmp), "%s.remap-src", s->file);
+	make_stamped(tmp, s->size, gen);
+	fd = open(tmp, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	if (path == 'f') {
+		struct file_clone_range fcr = {
+			.src_fd = fd, .src_offset = off, .src_length = len,
+			.dest_offset = off,
+		};
+
+		r = ioctl(s->wfd, FICLONERANGE, &fcr);
+	} else {
+		loff_t in = (loff_t)off, out = (loff_t)off;
+		uint64_t done = 0;
+
+		while (done < len) {
+			ssize_t n = copy_file_range(fd, &in, s->wfd, &out,
+						    len - done, 0);
+
+			if (n <= 0) {
+				if (!n)
+					errno = EIO;
+				break;
+			}
+			done += (uint64_t)n;
+		}
+		r = done == len ? 0 : -1;
+	}
+	e = errno;
+	close(fd);
+	unlink(tmp);
+	errno = e;
+	return r;
+}
+
+/* Does read(2) of the whole file return blocks of generation @gen? */
+static int check_read(struct server *s, uint64_t gen, char *why, size_t sz)
+{
+	static uint8_t got[PAGE], want[PAGE];
+
+	for (uint64_t b = 0; b < s->size / PAGE; b++) {
+		if (pread(s->wfd, got, PAGE, (off_t)(b * PAGE)) != (ssize_t)PAGE) {
+			snprintf(why, sz, "read(2) of block %" PRIu64 ": %s", b,
+				 strerror(errno));
+			return -1;
+		}
+		stamp_block(want, gen, b);
+		if (memcmp(got, want, PAGE)) {
+			struct stamp_hdr h;
+
+			memcpy(&h, got, sizeof(h));
+			snprintf(why, sz, "read(2) of block %" PRIu64 " is not gen %" PRIu64 " (header: gen %" PRIu64 " block %" PRIu64 ")",
+				 b, gen, h.gen, h.blk);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
  * One change of a --stamped file (see the top of the file).  Returns false
  * if @line is not one; otherwise it has replied, "ok SIZE" only after the
  * change returned.
@@ -348,6 +528,7 @@ static bool stamped_command(struct server *s, int cfd, const char *line)
 {
 	uint64_t g, off, len;
 	struct stat st;
+	char path;
 	int r = -1;
 
 	if (sscanf(line, "cw %" SCNu64 " %" SCNu64 " %" SCNu64, &g, &off,
@@ -367,6 +548,28 @@ static bool stamped_command(struct server *s, int cfd, const char *line)
 		if (pwrite(s->wfd, buf, len, (off_t)off) == (ssize_t)len)
 			r = 0;
 		free(buf);
+	} else if (sscanf(line, "c%c %" SCNu64 " %" SCNu64 " %" SCNu64, &path,
+			  &g, &off, &len) == 4 && strchr("onba", path) &&
+		   range_ok(off, len)) {
+		uint8_t *buf = NULL;
+
+		if (!posix_memalign((void **)&buf, PAGE, len)) {
+			stamp_range(buf, g, off, len);
+			r = write_path(s, path, buf, off, len);
+			free(buf);
+		}
+	} else if (sscanf(line, "c%c %" SCNu64 " %" SCNu64 " %" SCNu64, &path,
+			  &g, &off, &len) == 4 && strchr("fy", path) &&
+		   range_ok(off, len)) {
+		r = remap_path(s, path, g, off, len);
+	} else if (sscanf(line, "cv %" SCNu64, &g) == 1) {
+		char why[200];
+
+		if (check_read(s, g, why, sizeof(why))) {
+			sendline(cfd, "err %s", why);
+			return true;
+		}
+		r = 0;
 	} else if (sscanf(line, "cm %" SCNu64 " %" SCNu64 " %" SCNu64, &g,
 			  &off, &len) == 3 && range_ok(off, len)) {
 		/* plain CPU stores: page_mkwrite is what must revoke */
@@ -568,6 +771,23 @@ static int run_server(struct server *s, const char *bind_ip, int port)
 	       s->size, s->ro ? " (read-only mapping, remote read only)" : "",
 	       now() - t0, s->mr->rkey, free0, free1, pin);
 
+	if (s->private) {
+		/* the same file, mapped privately: stores go to our own copy */
+		s->pbase = mmap(NULL, s->size, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE, s->fd, 0);
+		if (s->pbase == MAP_FAILED)
+			die("mmap MAP_PRIVATE: %s", strerror(errno));
+		s->pmr = ibv_reg_mr(s->pd, s->pbase, s->size,
+				    IBV_ACCESS_ON_DEMAND |
+				    IBV_ACCESS_LOCAL_WRITE |
+				    IBV_ACCESS_REMOTE_READ |
+				    IBV_ACCESS_REMOTE_WRITE);
+		if (!s->pmr)
+			die("ibv_reg_mr (ODP, MAP_PRIVATE): %s",
+			    strerror(errno));
+		printf("server: ODP MR over a MAP_PRIVATE writable mapping of the file, rkey %#x\n",
+		       s->pmr->rkey);
+	}
 	if (s->nmrs) {
 		s->mrs = calloc(s->nmrs, sizeof(*s->mrs));
 		t0 = now();
@@ -613,6 +833,10 @@ static int run_server(struct server *s, const char *bind_ip, int port)
 
 		if (s->stamped && stamped_command(s, cfd, line)) {
 			/* replied */
+		} else if (!strcmp(line, "pinfo") && s->pmr) {
+			sendline(cfd, "ok %" PRIu64 " %u %" PRIu64,
+				 (uint64_t)(uintptr_t)s->pbase, s->pmr->rkey,
+				 s->size);
 		} else if (!strcmp(line, "info")) {
 			sendline(cfd, "ok %" PRIu64 " %u %" PRIu64,
 				 (uint64_t)(uintptr_t)s->base, s->mr->rkey,
@@ -687,7 +911,12 @@ static int run_server(struct server *s, const char *bind_ip, int port)
 	ibv_destroy_cq(cq);
 	for (int i = 0; i < s->nmrs; i++)
 		ibv_dereg_mr(s->mrs[i]);
+	if (s->pmr)
+		ibv_dereg_mr(s->pmr);
 	ibv_dereg_mr(s->mr);
+	if (s->nowait_tries)
+		printf("server: %ld RWF_NOWAIT writes were repeated (EAGAIN)\n",
+		       s->nowait_tries);
 	printf("server: done\n");
 	return 0;
 }
@@ -1520,6 +1749,22 @@ static void pick_blocks(uint64_t end, uint64_t *b0, uint64_t *nb)
 	*b0 = rnd() % (fb - *nb + 1);
 }
 
+static const char *kinds_opt;	/* --kinds of the revoke scenario */
+
+static const char *write_path_name(char path)
+{
+	switch (path) {
+	case 'w': return "write(2) of";
+	case 'm': return "stores through a shared mapping of";
+	case 'o': return "O_DIRECT pwrite(2) of";
+	case 'n': return "O_DIRECT pwritev2(RWF_NOWAIT) of";
+	case 'b': return "buffered pwritev2(RWF_NOWAIT) + fsync of";
+	case 'a': return "O_DIRECT Linux AIO write of";
+	case 'f': return "FICLONERANGE of";
+	default: return "copy_file_range(2) of";
+	}
+}
+
 static void run_revoke(struct client *c, const char *host, int port,
 		       long rounds, char *summary, size_t sz)
 {
@@ -1540,11 +1785,25 @@ static void run_revoke(struct client *c, const char *host, int port,
 	f->size = full;
 
 	for (long round = 1; round <= rounds; round++) {
-		static const char *const kinds[] = {
+		static const char *const all[] = {
 			"cw", "cm", "ct", "cx", "cp", "cz", "cc", "cx", "cr",
 		};
+		const char *kinds[64];
+		size_t nk = 0;
 
-		for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		if (kinds_opt) {	/* a comma-separated list */
+			static char buf[256];
+			char *save = NULL;
+
+			snprintf(buf, sizeof(buf), "%s", kinds_opt);
+			for (char *t = strtok_r(buf, ",", &save); t && nk < 64;
+			     t = strtok_r(NULL, ",", &save))
+				kinds[nk++] = t;
+		} else {
+			for (; nk < sizeof(all) / sizeof(all[0]); nk++)
+				kinds[nk] = all[nk];
+		}
+		for (size_t k = 0; k < nk; k++) {
 			const char *kind = kinds[k];
 			uint64_t size = rv.st[rv.done].size;
 
@@ -1554,13 +1813,11 @@ static void run_revoke(struct client *c, const char *host, int port,
 			 */
 			rv_change(&rv, false, 0, 0, "cd");
 			rv_sweep(&rv);
-			if (!strcmp(kind, "cw") || !strcmp(kind, "cm")) {
-				bool w = kind[1] == 'w';
-
+			if (strlen(kind) == 2 && kind[0] == 'c' &&
+			    strchr("wmonbafy", kind[1])) {
 				pick_blocks(size, &b0, &nb);
 				f = rv_state(&rv, "%s: %s gen %" PRIu64 " to blocks %" PRIu64 "..%" PRIu64,
-					     kind, w ? "write(2) of" :
-					     "stores through a shared mapping of",
+					     kind, write_path_name(kind[1]),
 					     ++gen, b0, b0 + nb - 1);
 				for (uint64_t b = b0; b < b0 + nb; b++)
 					f->b[b] = (struct stamp){ gen, b, PAGE };
@@ -1609,13 +1866,15 @@ static void run_revoke(struct client *c, const char *host, int port,
 					  "cc %" PRIu64 " %" PRIu64,
 					  b0 * PAGE, nb * PAGE);
 				rv_probe(&rv);
-			} else {	/* cr */
+			} else if (!strcmp(kind, "cr")) {
 				f = rv_state(&rv, "cr: FICLONE of a file of gen %" PRIu64,
 					     ++gen);
 				for (uint64_t b = 0; b < rv.nblk; b++)
 					f->b[b] = (struct stamp){ gen, b, PAGE };
 				f->size = full;
 				rv_change(&rv, true, 0, full, "cr %" PRIu64, gen);
+			} else {
+				die("unknown change kind '%s'", kind);
 			}
 			rv_sweep(&rv);
 		}
@@ -1633,6 +1892,63 @@ static void run_revoke(struct client *c, const char *host, int port,
 	for (int k = 0; k < rv.nst; k++)
 		free(rv.st[k].b);
 	free(rv.st);
+}
+
+/* Every byte of the remote MR once, checked against c->shadow. */
+static void read_all(struct client *c, const char *what)
+{
+	for (uint64_t off = 0; off < c->size; off += MAX_READ) {
+		uint32_t len = c->size - off < MAX_READ ?
+			       (uint32_t)(c->size - off) : MAX_READ;
+
+		printf("client: %s: READ of %u bytes at %" PRIu64 "\n", what,
+		       len, off);
+		post(c, 0, false, off, len, 0);
+		if (reap(c, 30) != IBV_WC_SUCCESS)
+			die("%s: READ failed", what);
+	}
+}
+
+/*
+ * private: the server (--stamped --private) maps the file shared read-only
+ * (MR "info") and privately writable (MR "pinfo", remote write allowed).
+ * Both MRs are read whole, then 256 KiB are written into the private one:
+ * it reads back what was written, while the shared MR, and read(2) on the
+ * server, still see the file as it is.
+ */
+static void run_private(struct client *c)
+{
+	uint64_t sraddr = c->raddr, size = c->size, wlen = 256UL << 10;
+	uint32_t srkey = c->rkey;
+	uint8_t *file = malloc(size);
+	char reply[256];
+
+	c->shadow = malloc(size);
+	if (!file || !c->shadow || size < wlen)
+		die("a file of at least 256 KiB is needed");
+	stamp_range(file, 1, 0, size);
+	memcpy(c->shadow, file, size);
+	get_info(c, "pinfo");
+	if (c->size != size)
+		die("the private MR has %" PRIu64 " bytes, not %" PRIu64,
+		    c->size, size);
+	read_all(c, "private MR, as the file");
+	c->raddr = sraddr;
+	c->rkey = srkey;
+	read_all(c, "shared MR, as the file");
+	get_info(c, "pinfo");
+	post(c, 0, true, 0, (uint32_t)wlen, 0);	/* also into c->shadow */
+	if (reap(c, 30) != IBV_WC_SUCCESS)
+		die("RDMA WRITE into the private MR failed");
+	printf("client: wrote %" PRIu64 " bytes into the private MR\n", wlen);
+	read_all(c, "private MR, with what the client wrote");
+	memcpy(c->shadow, file, size);
+	c->raddr = sraddr;
+	c->rkey = srkey;
+	read_all(c, "shared MR, still the file");
+	command(c, reply, sizeof(reply), "cv 1");
+	printf("client: read(2) on the server sees the file unchanged\n");
+	free(file);
 }
 
 static int run_client(const char *host, int port, const char *test,
@@ -1673,7 +1989,7 @@ static int run_client(const char *host, int port, const char *test,
 			}
 			post(&c, slot, false, off, len, (uint32_t)(off % 61));
 		}
-		traffic(&c, 0, c.size, count, 0, rw ? 30 : 0);
+		traffic(&c, 0, c.size, count, secs, rw ? 30 : 0);
 		report(&c, test, t0);
 	} else if (!strcmp(test, "write")) {
 		uint64_t a = c.size / 3 + 123, l = 3 * PAGE + 777;
@@ -1884,6 +2200,10 @@ static int run_client(const char *host, int port, const char *test,
 		printf("client: %d MRs read\n", n);
 		if (n < 10)
 			die("only %d MRs", n);
+	} else if (!strcmp(test, "private")) {
+		free(c.shadow);
+		c.shadow = NULL;
+		run_private(&c);
 	} else if (!strcmp(test, "revoke")) {
 		/* --count rounds of every kind of change */
 		free(c.shadow);
@@ -1909,10 +2229,11 @@ int main(int argc, char **argv)
 		{ "server", 1, NULL, 'a' }, { "test", 1, NULL, 't' },
 		{ "count", 1, NULL, 'n' }, { "secs", 1, NULL, 'T' },
 		{ "p2pmem", 0, NULL, 'P' }, { "stamped", 0, NULL, 'F' },
-		{ "reply-early", 1, NULL, 'E' },
+		{ "reply-early", 1, NULL, 'E' }, { "private", 0, NULL, 'V' },
+		{ "kinds", 1, NULL, 'K' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct server s = { .seed = 1 };
+	struct server s = { .seed = 1, .dfd = -1 };
 	const char *bind_ip = getenv("SERVER_IP"), *host = NULL, *test = NULL;
 	uint64_t seed = 1;
 	long count = 2000;
@@ -1942,6 +2263,8 @@ int main(int argc, char **argv)
 		case 'P': s.p2pmem = true; break;
 		case 'F': s.stamped = true; break;
 		case 'E': s.early_ms = atoi(optarg); break;
+		case 'V': s.private = true; break;
+		case 'K': kinds_opt = optarg; break;
 		case 'm': s.nmrs = atoi(optarg); break;
 		case 'b': bind_ip = optarg; break;
 		case 'p': port = atoi(optarg); break;
