@@ -32,6 +32,7 @@
 #include <rdma/rdma_user_ioctl_cmds.h>
 
 #include "advise_mr.h"
+#include "open_dev.h"
 
 /* ---- the test ------------------------------------------------------------ */
 
@@ -58,22 +59,6 @@ static long resident(void *p, size_t len)
 		r += v[i] & 1;
 	free(v);
 	return r;
-}
-
-static struct ibv_context *open_dev(const char *name)
-{
-	struct ibv_device **l = ibv_get_device_list(NULL);
-	struct ibv_context *ctx = NULL;
-
-	for (int i = 0; l && l[i]; i++) {
-		if (!name || !strcmp(ibv_get_device_name(l[i]), name)) {
-			ctx = ibv_open_device(l[i]);
-			break;
-		}
-	}
-	if (l)
-		ibv_free_device_list(l);
-	return ctx;
 }
 
 int main(int argc, char **argv)

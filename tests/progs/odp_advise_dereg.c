@@ -29,6 +29,7 @@
 #include <infiniband/verbs.h>
 
 #include "advise_mr.h"
+#include "open_dev.h"
 
 #define MB (1UL << 20)
 #define MR_LEN (256 * MB)
@@ -47,22 +48,6 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static struct ibv_context *open_dev(const char *name)
-{
-	struct ibv_device **l = ibv_get_device_list(NULL);
-	struct ibv_context *ctx = NULL;
-
-	for (int i = 0; l && l[i]; i++) {
-		if (!name || !strcmp(ibv_get_device_name(l[i]), name)) {
-			ctx = ibv_open_device(l[i]);
-			break;
-		}
-	}
-	if (l)
-		ibv_free_device_list(l);
-	return ctx;
 }
 
 int main(int argc, char **argv)

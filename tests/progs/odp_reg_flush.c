@@ -32,6 +32,8 @@
 #include <infiniband/verbs.h>
 #include <rdma/ib_user_verbs.h>
 
+#include "open_dev.h"
+
 /* uapi <rdma/ib_user_ioctl_verbs.h> of Linux >= 6.2; not in rdma-core 44 */
 #define ACCESS_FLUSH_GLOBAL (1 << 8)
 #define ACCESS_FLUSH_PERSISTENT (1 << 9)
@@ -45,22 +47,6 @@ static void check(int cond, const char *what, long v)
 	printf("%s: %s (%ld)\n", cond ? "ok" : "FAIL", what, v);
 	if (!cond)
 		failures++;
-}
-
-static struct ibv_context *open_dev(const char *name)
-{
-	struct ibv_device **l = ibv_get_device_list(NULL);
-	struct ibv_context *ctx = NULL;
-
-	for (int i = 0; l && l[i]; i++) {
-		if (!name || !strcmp(ibv_get_device_name(l[i]), name)) {
-			ctx = ibv_open_device(l[i]);
-			break;
-		}
-	}
-	if (l)
-		ibv_free_device_list(l);
-	return ctx;
 }
 
 /* Register; 0 on success (the MR is deregistered again), else errno. */
