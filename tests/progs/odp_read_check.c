@@ -46,9 +46,10 @@
  * With --p2pmem, F is a p2pmem "allocate" file of sysfs (raw NVMe CMB): it
  * is mapped as it is and the pattern is written through the mapping.
  *   odp_read_check client --server IP --test NAME [--seed S] [--count N]
- *                  [--secs S] [--port P] [--kinds K1,K2,...]
- * (for --test revoke, --count is the number of rounds of all changes, or
- * of the changes --kinds lists; --test private needs a --private server)
+ *                  [--secs S [--until FILE]] [--port P] [--kinds K1,K2,...]
+ * (--until FILE ends a --secs run 3 s after FILE exists; for --test
+ * revoke, --count is the number of rounds of all changes, or of the
+ * changes --kinds lists; --test private needs a --private server)
  * --private: a second MR over a MAP_PRIVATE writable mapping of the file
  * (command "pinfo"), registered with remote write.
  */
@@ -1100,6 +1101,23 @@ static void pick(struct client *c __attribute__((unused)), uint64_t lo, uint64_t
 	*len = l ? l : 1;
 }
 
+/*
+ * --until FILE: a timed run ends 3 s after FILE appears (the other side
+ * says it is done with what the traffic was there for), --secs at most.
+ */
+static const char *until_path;
+
+static bool until_done(long posted)
+{
+	static double end;
+
+	if (!until_path)
+		return false;
+	if (!end && posted % 64 == 0 && access(until_path, F_OK) == 0)
+		end = now() + 3;
+	return end && now() >= end;
+}
+
 /* count random reads (and writes if wfrac) in [lo, hi), all verified */
 static void traffic(struct client *c, uint64_t lo, uint64_t hi, long count,
 		    double secs, int wpct)
@@ -1107,7 +1125,8 @@ static void traffic(struct client *c, uint64_t lo, uint64_t hi, long count,
 	double t0 = now();
 	long posted = 0;
 
-	while ((count && posted < count) || (secs && now() - t0 < secs)) {
+	while ((count && posted < count) ||
+	       (secs && now() - t0 < secs && !until_done(posted))) {
 		int slot = free_slot(c);
 		uint64_t off;
 		uint32_t len;
@@ -2230,7 +2249,7 @@ int main(int argc, char **argv)
 		{ "count", 1, NULL, 'n' }, { "secs", 1, NULL, 'T' },
 		{ "p2pmem", 0, NULL, 'P' }, { "stamped", 0, NULL, 'F' },
 		{ "reply-early", 1, NULL, 'E' }, { "private", 0, NULL, 'V' },
-		{ "kinds", 1, NULL, 'K' },
+		{ "kinds", 1, NULL, 'K' }, { "until", 1, NULL, 'U' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct server s = { .seed = 1, .dfd = -1 };
@@ -2265,6 +2284,7 @@ int main(int argc, char **argv)
 		case 'E': s.early_ms = atoi(optarg); break;
 		case 'V': s.private = true; break;
 		case 'K': kinds_opt = optarg; break;
+		case 'U': until_path = optarg; break;
 		case 'm': s.nmrs = atoi(optarg); break;
 		case 'b': bind_ip = optarg; break;
 		case 'p': port = atoi(optarg); break;
