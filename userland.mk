@@ -14,8 +14,11 @@ TEST_CLIENTS := $(patsubst tests/clients/%.c,$(B)/tests/%,$(wildcard tests/clien
 
 # libnicfile: soname libnicfile.so.0, symbols versioned by userlib/libnicfile.map.
 LIB_MAJOR := 0
-LIB_VER   := 0.3
-LIB_SRCS  := userlib/proto.c userlib/sha256.c userlib/errors.c userlib/region.c userlib/conn.c
+# The version is the header's (NICFILE_VERSION_MAJOR.NICFILE_VERSION_MINOR).
+LIB_VER   := $(shell sed -n 's/^\#define NICFILE_VERSION_MAJOR \([0-9]*\).*/\1/p' include/nicfile.h).$(shell \
+               sed -n 's/^\#define NICFILE_VERSION_MINOR \([0-9]*\).*/\1/p' include/nicfile.h)
+LIB_SRCS  := userlib/proto.c userlib/sha256.c userlib/errors.c userlib/region.c \
+             userlib/connect.c userlib/cq.c userlib/rpc.c userlib/file.c userlib/read.c userlib/compat.c
 LIB_OBJS  := $(patsubst userlib/%.c,$(B)/obj/lib/%.o,$(LIB_SRCS))
 LIB_REAL  := $(B)/lib/libnicfile.so.$(LIB_VER)
 LIB_LINKS := $(B)/lib/libnicfile.so.$(LIB_MAJOR) $(B)/lib/libnicfile.so
@@ -117,3 +120,7 @@ install: lib bins
 
 clean:
 	rm -rf $(B)/bin $(B)/lib $(B)/tests $(B)/obj $(B)/examples
+
+.PHONY: lib-version
+lib-version:
+	@echo $(LIB_VER)
