@@ -22,7 +22,7 @@ LIB_SRCS  := userlib/proto.c userlib/sha256.c userlib/errors.c userlib/region.c 
 LIB_OBJS  := $(patsubst userlib/%.c,$(B)/obj/lib/%.o,$(LIB_SRCS))
 LIB_REAL  := $(B)/lib/libnicfile.so.$(LIB_VER)
 LIB_LINKS := $(B)/lib/libnicfile.so.$(LIB_MAJOR) $(B)/lib/libnicfile.so
-HDRS      := include/nicfile.h $(wildcard userlib/*.h server/*.h)
+HDRS      := include/nicfile.h $(wildcard userlib/*.h server/*.h client/*.h)
 INC       := -Iinclude -Iuserlib
 RPATH     := -Wl,-rpath,'$$ORIGIN/../lib'
 PREFIX    ?= /usr/local
@@ -30,7 +30,7 @@ PREFIX    ?= /usr/local
 SRV_SRCS  := server/nicfiled.c server/cm.c server/client.c server/requests.c server/exports.c \
              server/allow.c server/privs.c server/confine.c server/files.c
 SRV_OBJS  := $(patsubst server/%.c,$(B)/obj/server/%.o,$(SRV_SRCS)) $(B)/obj/lib/proto.o $(B)/obj/lib/sha256.o
-CLI_OBJS  := $(B)/obj/client/nicfile.o $(B)/obj/lib/sha256.o
+CLI_OBJS  := $(patsubst client/%.c,$(B)/obj/client/%.o,$(wildcard client/*.c)) $(B)/obj/lib/sha256.o
 
 # Host unit tests (ASan/UBSan) and the protocol fuzzer (clang libFuzzer).
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
