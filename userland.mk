@@ -37,13 +37,17 @@ SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 UNIT_SRCS := userlib/proto.c userlib/sha256.c userlib/errors.c server/confine.c server/allow.c
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/*.c))
 FUZZ_BIN  := $(B)/tests/fuzz/proto-fuzz
+# nicfiled's request handler with bytes in, through a fake transport (tests/fuzz/requests_fuzz.c).
+REQ_FUZZ  := $(B)/tests/fuzz/requests-fuzz
+REQ_FUZZ_SRCS := server/requests.c server/exports.c server/confine.c server/files.c server/allow.c \
+                 userlib/proto.c userlib/sha256.c userlib/errors.c
 
 .PHONY: all clean lib bins unit fuzz install
 all: $(TEST_PROGS) $(TEST_CLIENTS) lib bins $(B)/examples/nicfile-fetch $(B)/tests/nicfile-hostile
 lib: $(LIB_REAL) $(LIB_LINKS) $(B)/lib/nicfile.pc
 bins: $(B)/bin/nicfile $(B)/bin/nicfiled
 unit: $(UNIT_BINS)
-fuzz: $(FUZZ_BIN)
+fuzz: $(FUZZ_BIN) $(REQ_FUZZ)
 
 $(B)/tests/%: tests/progs/%.c $(wildcard tests/progs/*.h) | $(B)/tests
 	$(CC) $(WARN) $(CFLAGS) $(VERBS_CFLAGS) -o $@ $< $(VERBS_LIBS)
@@ -101,6 +105,11 @@ $(B)/tests/unit/%: tests/unit/%.c $(UNIT_SRCS) $(HDRS)
 $(FUZZ_BIN): tests/fuzz/proto_fuzz.c userlib/proto.c userlib/proto.h
 	@mkdir -p $(@D)
 	clang $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined $(INC) -o $@ tests/fuzz/proto_fuzz.c userlib/proto.c
+
+$(REQ_FUZZ): tests/fuzz/requests_fuzz.c $(REQ_FUZZ_SRCS) $(HDRS)
+	@mkdir -p $(@D)
+	clang $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined $(INC) -Iserver $(VERBS_CFLAGS) -o $@ \
+		tests/fuzz/requests_fuzz.c $(REQ_FUZZ_SRCS)
 
 $(B)/tests $(B)/bin $(B)/lib:
 	mkdir -p $@
