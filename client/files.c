@@ -342,6 +342,7 @@ int cmd_get(struct opts *o, int argc, char **argv)
 out_file:
 	nicfile_close(f);
 out_conn:
+	part_path = NULL;
 	nicfile_disconnect(c);
 	free(dest);
 	free(tmp);

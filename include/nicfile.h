@@ -137,7 +137,11 @@ struct nicfile_stat {
 
 int nicfile_stat(struct nicfile_conn *c, const char *path, struct nicfile_stat *st);
 
-/* One directory entry for nicfile_list()'s callback; return non-zero to stop. */
+/*
+ * One directory entry for nicfile_list()'s callback; return non-zero to stop.
+ * The callback runs without the connection's lock and may call the library,
+ * but not nicfile_disconnect() on the listing's connection (stop first).
+ */
 struct nicfile_dirent {
 	const char *name;
 	int type;                /* enum nicfile_type */
