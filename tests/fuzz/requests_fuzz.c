@@ -18,6 +18,7 @@
  *  - an open succeeds only for a regular file inside an export the client
  *    may see, never for the file outside the exports (a symlink and ".."
  *    paths point at it);
+ *  - an export the client may not see is neither listed nor answered for;
  *  - a CHECKSUM reply is the SHA-256 of the file's bytes;
  *  - a session leaves no file of the table referenced once its handles
  *    are closed.
@@ -104,6 +105,22 @@ static void check_checksum(const struct nf_msg *m)
 	CHECK(!memcmp(sum, m->u.checksum_rep.sha256, 32), "CHECKSUM of %s: not the file's SHA-256", o->f->name);
 }
 
+/* Export y does not exist for this client: not listed, nothing under it answered. */
+static void check_invisible(const struct nf_msg *m)
+{
+	const struct nf_msg *q = &cl.req;
+	const char *p = q->u.path.path;
+
+	if (m->status || (m->type != NF_OPEN_REP && m->type != NF_STAT_REP && m->type != NF_LIST_REP))
+		return;
+	CHECK(!(p[0] == 'y' && (p[1] == 0 || p[1] == '/')), "%s of '%s' answered: export y is not visible",
+	      nf_type_name(m->type), p);
+	if (m->type == NF_LIST_REP && p[0] == 0)
+		for (unsigned i = 0; i < m->u.list_rep.count; i++)
+			CHECK(!strcmp(m->u.list_rep.e[i].name, "x"), "the export list shows '%s'",
+			      m->u.list_rep.e[i].name);
+}
+
 int client_send(struct server *s, struct client *c, struct nf_msg *m)
 {
 	static uint8_t wire[NF_MSG_MAX], again[NF_MSG_MAX];
@@ -124,6 +141,7 @@ int client_send(struct server *s, struct client *c, struct nf_msg *m)
 	      nf_type_name(m->type));
 	if (m->type == NF_CHECKSUM_REP && m->status == 0)
 		check_checksum(m);
+	check_invisible(m);
 	return 0;
 }
 
