@@ -3,7 +3,7 @@
 # close/disconnect cycles; the server's counts must not grow.
 . tests/vm/nicfile/common.sh
 wait_for "$R/server-ready" || exit 1
-$NF -w 60 cat "$SERVER_IP:/x/small" > /dev/null || { echo "server not reachable"; exit 1; }
+$NF --wait 60 cat "$SERVER_IP:/x/small" > /dev/null || { echo "server not reachable"; exit 1; }
 touch "$R/phase1"
 wait_for "$R/measured1" || exit 1
 t0=$SECONDS
