@@ -24,7 +24,7 @@ INC       := -Iinclude -Iuserlib
 RPATH     := -Wl,-rpath,'$$ORIGIN/../lib'
 PREFIX    ?= /usr/local
 
-SRV_SRCS  := server/nicfiled.c server/cm.c server/client.c server/requests.c server/exports.c \
+SRV_SRCS  := server/nicfiled.c server/cm.c server/client.c server/requests.c server/workers.c server/exports.c \
              server/allow.c server/privs.c server/confine.c server/files.c
 SRV_OBJS  := $(patsubst server/%.c,$(B)/obj/server/%.o,$(SRV_SRCS)) $(B)/obj/lib/proto.o $(B)/obj/lib/sha256.o
 CLI_OBJS  := $(B)/obj/client/nicfile.o $(B)/obj/lib/sha256.o
@@ -76,7 +76,7 @@ $(B)/lib/nicfile.pc: userlib/nicfile.pc.in userland.mk | $(B)/lib
 	    -e 's|@LIBDIR@|$${pcfiledir}|' -e 's|@VERSION@|$(LIB_VER)|' $< > $@
 
 $(B)/bin/nicfiled: $(SRV_OBJS) $(LIB_REAL) $(LIB_LINKS) | $(B)/bin
-	$(CC) -o $@ $(SRV_OBJS) -L$(B)/lib -lnicfile $(RPATH) $(VERBS_LIBS)
+	$(CC) -o $@ $(SRV_OBJS) -L$(B)/lib -lnicfile $(RPATH) $(VERBS_LIBS) -lpthread
 
 $(B)/bin/nicfile: $(CLI_OBJS) $(LIB_REAL) $(LIB_LINKS) | $(B)/bin
 	$(CC) -o $@ $(CLI_OBJS) -L$(B)/lib -lnicfile $(RPATH)
