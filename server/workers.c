@@ -3,19 +3,22 @@
  * workers.c - the worker threads that run jobs off nicfiled's loop (see
  * workers.h). A finished job is put on the done list and the loop is
  * woken through an eventfd; done() runs there, so handlers keep a single
- * owner for every client object.
+ * owner for every client object. Workers run at a lower priority (nice
+ * 10) than the loop.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #include "workers.h"
 #include "log.h"
 
 #define IDLE_KEEP 2          /* idle threads kept for the next jobs */
+#define WORKER_NICE 10       /* the loop's quick answers come first */
 #define IDLE_SECONDS 10      /* beyond those, an idle thread ends after this */
 
 static unsigned queued(const struct workers *w)
@@ -30,6 +33,12 @@ static void *worker_main(void *arg)
 {
 	struct workers *w = arg;
 
+	/*
+	 * Lower this thread's priority (Linux: per thread): on a loaded machine
+	 * the loop, which answers STAT and VALIDATE at once and hands out the
+	 * replies, must not wait for CPU behind the hashing and registering.
+	 */
+	setpriority(PRIO_PROCESS, (id_t)gettid(), WORKER_NICE);
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
 		while (!w->queue && !w->stop) {
