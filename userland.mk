@@ -31,7 +31,7 @@ CLI_OBJS  := $(B)/obj/client/nicfile.o $(B)/obj/lib/sha256.o
 
 # Host unit tests (ASan/UBSan) and the protocol fuzzer (clang libFuzzer).
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-UNIT_SRCS := userlib/proto.c userlib/sha256.c userlib/errors.c server/confine.c server/allow.c
+UNIT_SRCS := userlib/proto.c userlib/sha256.c userlib/errors.c server/confine.c server/allow.c server/workers.c
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/*.c))
 FUZZ_BIN  := $(B)/tests/fuzz/proto-fuzz
 
@@ -93,7 +93,7 @@ $(B)/tests/nicfile-hostile: tests/hostile/nicfile-hostile.c $(LIB_OBJS) | $(B)/t
 
 $(B)/tests/unit/%: tests/unit/%.c $(UNIT_SRCS) $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(WARN) -O1 -g $(SAN) $(INC) -Iserver -o $@ $< $(UNIT_SRCS)
+	$(CC) $(WARN) -O1 -g $(SAN) $(INC) -Iserver -pthread -o $@ $< $(UNIT_SRCS)
 
 $(FUZZ_BIN): tests/fuzz/proto_fuzz.c userlib/proto.c userlib/proto.h
 	@mkdir -p $(@D)
