@@ -206,7 +206,7 @@ int files_get(struct files *t, int idx, const char *export_name, int root_fd,
 	      const char *rel, struct nf_file **out)
 {
 	struct nf_file *f, *old = NULL;
-	struct stat st;
+	struct stat st, reg;
 	char proc[64];
 	int fd, err;
 
@@ -218,7 +218,7 @@ int files_get(struct files *t, int idx, const char *export_name, int root_fd,
 	while (registering(t, &st))
 		pthread_cond_wait(&t->registered, &t->lock);
 	for (f = t->list; f; f = f->next) {
-		if (f->changed || f->st0.st_dev != st.st_dev || f->st0.st_ino != st.st_ino)
+		if (f->changed || f->registering || f->st0.st_dev != st.st_dev || f->st0.st_ino != st.st_ino)
 			continue;
 		if (!same_version(&f->st0, &st)) {
 			mark_changed(f, "stat differs at open");
@@ -271,17 +271,20 @@ int files_get(struct files *t, int idx, const char *export_name, int root_fd,
 		if (err)
 			log_warn("cannot register %s: %s", f->name, nicfile_strerror(err));
 	}
-	if (!err && (fstat(fd, &f->st0) || !same_version(&f->st0, &st) ||
-		     (uint64_t)f->st0.st_size != nicfile_region_length(f->region))) {
+	if (!err && (fstat(fd, &reg) || !same_version(&reg, &st) ||
+		     (uint64_t)reg.st_size != nicfile_region_length(f->region))) {
 		log_warn("%s changed while it was being registered", f->name);
 		err = -EAGAIN;
 	}
-	if (!err) {
-		f->generation = files_generation_of(&f->st0);
+	if (!err)
 		nicfile_region_prefetch(f->region, 0, nicfile_region_length(f->region));
-	}
 	pthread_mutex_lock(&t->lock);
+	/* Published: from here on st0 and generation do not change. */
 	f->registering = 0;
+	if (!err) {
+		f->st0 = reg;
+		f->generation = files_generation_of(&reg);
+	}
 	if (!err && f->changed) {
 		log_warn("%s changed while it was being registered", f->name);
 		err = -EAGAIN;
