@@ -46,12 +46,20 @@ static int post_recv(struct client *c, unsigned i)
 	return ibv_post_recv(c->id->qp, &wr, &bad);
 }
 
-/* The one teardown path of a client, for a half-built one too. */
-static void client_destroy(struct server *s, struct client *c)
+/*
+ * The one teardown path of a client, for a half-built one too, in two
+ * halves: the verbs objects (deregistering its regions takes time in
+ * proportion to the files: pinned ones are unpinned), which may run on a
+ * worker, then its files and memory, on the loop.
+ */
+static void client_release_verbs(struct server *s, struct client *c)
 {
+	/* The rkeys die first. */
 	for (unsigned i = 0; c->open && i < s->max_open; i++)
-		if (c->open[i].f)
-			client_close(s, c, i + 1);
+		if (c->open[i].mr) {
+			ibv_dereg_mr(c->open[i].mr);
+			c->open[i].mr = NULL;
+		}
 	if (c->id->qp)
 		rdma_destroy_qp(c->id);
 	if (c->mr)
@@ -60,9 +68,35 @@ static void client_destroy(struct server *s, struct client *c)
 		ibv_destroy_cq(c->cq);
 	if (c->pd)
 		ibv_dealloc_pd(c->pd);
+}
+
+static void client_release_rest(struct server *s, struct client *c)
+{
+	for (unsigned i = 0; c->open && i < s->max_open; i++)
+		if (c->open[i].f)
+			client_close(s, c, i + 1);
 	free(c->buf);
 	free(c->open);
 	free(c);
+}
+
+static void client_destroy(struct server *s, struct client *c)
+{
+	client_release_verbs(s, c);
+	client_release_rest(s, c);
+}
+
+static void teardown_run(struct job *j)
+{
+	struct client *c = (struct client *)((char *)j - offsetof(struct client, job));
+	client_release_verbs(c->srv, c);
+	rdma_destroy_id(c->id);
+}
+
+static void teardown_done(struct job *j)
+{
+	struct client *c = (struct client *)((char *)j - offsetof(struct client, job));
+	client_release_rest(c->srv, c);
 }
 
 struct client *client_new(struct server *s, struct rdma_cm_id *id, const char **why)
@@ -139,12 +173,24 @@ void client_free(struct server *s, struct client *c)
 			break;
 		}
 	c->closing = 1;
+	if (c->torn)
+		return;
 	if (c->busy) {
 		c->gone = 1;    /* its job is running: the job's end frees it */
 		return;
 	}
-	client_destroy(s, c);
-	rdma_destroy_id(id);
+	/*
+	 * From here the loop leaves it alone (its CQ's events are only acked,
+	 * its CM events ignored) while a worker destroys its verbs objects and
+	 * its CM id; then its files and memory go, on the loop.
+	 */
+	c->torn = 1;
+	c->job.run = teardown_run;
+	c->job.done = teardown_done;
+	if (workers_submit(&s->workers, &c->job)) {
+		client_destroy(s, c);
+		rdma_destroy_id(id);
+	}
 }
 
 static int post_send(struct server *s, struct client *c, struct nf_msg *m, unsigned flag)
@@ -291,6 +337,11 @@ void cq_events(struct server *s)
 
 	while (ibv_get_cq_event(s->cc, &cq, &ctx) == 0) {
 		struct client *c = ctx;
+		if (c->torn) {
+			/* A worker is destroying this CQ: the ack lets it; then hands off. */
+			ibv_ack_cq_events(cq, 1);
+			continue;
+		}
 		ibv_ack_cq_events(cq, 1);
 		ibv_req_notify_cq(cq, 0);
 		client_completions(s, c);

@@ -157,7 +157,7 @@ void cm_events(struct server *s)
 			continue;
 		}
 		rdma_ack_cm_event(ev);
-		if (copy.id == s->listen_id || !c)
+		if (copy.id == s->listen_id || !c || c->torn)
 			continue;
 		switch (copy.event) {
 		case RDMA_CM_EVENT_ESTABLISHED:

@@ -77,6 +77,14 @@ static void file_unlink(struct files *t, struct nf_file *f)
 	t->count--;
 }
 
+/* Under the lock: out of the table, onto the list files_reap() releases. */
+static void retire(struct files *t, struct nf_file *f)
+{
+	file_unlink(t, f);
+	f->next = t->dead;
+	t->dead = f;
+}
+
 /* Outside the lock (deregistering a pinned region takes time): the rest. */
 static void file_release(struct nf_file *f)
 {
@@ -307,15 +315,37 @@ int files_get(struct files *t, int idx, const char *export_name, int root_fd,
 void files_put(struct files *t, struct nf_file *f)
 {
 	pthread_mutex_lock(&t->lock);
-	int gone = --f->refs == 0 && f->changed;
-	if (f->refs == 0)
+	if (--f->refs == 0)
 		f->idle_since = time(NULL);
 	/* A changed file is of no use to anyone any more. */
-	if (gone)
-		file_unlink(t, f);
+	if (f->refs == 0 && f->changed)
+		retire(t, f);
 	pthread_mutex_unlock(&t->lock);
-	if (gone)
+}
+
+int files_dying(struct files *t)
+{
+	pthread_mutex_lock(&t->lock);
+	int any = t->dead != NULL;
+	pthread_mutex_unlock(&t->lock);
+	return any;
+}
+
+unsigned files_reap(struct files *t)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&t->lock);
+	struct nf_file *f = t->dead;
+	t->dead = NULL;
+	pthread_mutex_unlock(&t->lock);
+	while (f) {
+		struct nf_file *next = f->next;
 		file_release(f);
+		f = next;
+		n++;
+	}
+	return n;
 }
 
 int files_mode_of(struct files *t, const struct stat *st)
@@ -351,8 +381,6 @@ void files_inotify(struct files *t)
 
 void files_sweep(struct files *t, time_t now, int idle_s)
 {
-	struct nf_file *gone = NULL;
-
 	pthread_mutex_lock(&t->lock);
 	/* A cheap stat of every file in use: catches changes inotify missed. */
 	for (struct nf_file *f = t->list; f; f = f->next) {
@@ -363,22 +391,15 @@ void files_sweep(struct files *t, time_t now, int idle_s)
 	}
 	for (struct nf_file *f = t->list, *next; f; f = next) {
 		next = f->next;
-		if (f->refs == 0 && (f->changed || (idle_s >= 0 && now - f->idle_since >= idle_s))) {
-			file_unlink(t, f);
-			f->next = gone;
-			gone = f;
-		}
+		if (f->refs == 0 && (f->changed || (idle_s >= 0 && now - f->idle_since >= idle_s)))
+			retire(t, f);
 	}
 	pthread_mutex_unlock(&t->lock);
-	while (gone) {
-		struct nf_file *f = gone;
-		gone = f->next;
-		file_release(f);
-	}
 }
 
 void files_destroy(struct files *t)
 {
+	files_reap(t);
 	while (t->list) {
 		struct nf_file *f = t->list;
 		file_unlink(t, f);

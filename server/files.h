@@ -42,6 +42,7 @@ struct files {
 	pthread_mutex_t lock;
 	pthread_cond_t registered;  /* some registration ended */
 	struct nf_file *list;
+	struct nf_file *dead;       /* out of the table, for files_reap() */
 	unsigned max;               /* registered files at most (open or idle) */
 	int inotify_fd;
 	struct ibv_pd *pd;
@@ -69,7 +70,15 @@ void files_notify(struct files *t);
 int files_check(struct files *t, struct nf_file *f, int root_fd);
 /* Read pending inotify events and mark the files they name. */
 void files_inotify(struct files *t);
-/* Free unreferenced files that changed or idled @idle_s seconds (-1: changed only). */
+/*
+ * Take unreferenced files that changed or idled @idle_s seconds (-1:
+ * changed only) out of the table; files_put() does so with a changed
+ * file's last reference. files_reap() then releases them (region,
+ * mapping, descriptor): it takes time in proportion to the file (a pinned
+ * region is unpinned), so nicfiled calls it on a worker.
+ */
 void files_sweep(struct files *t, time_t now, int idle_s);
+int files_dying(struct files *t);
+unsigned files_reap(struct files *t);
 void files_destroy(struct files *t);
 #endif

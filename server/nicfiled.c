@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -70,6 +71,32 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return 0;
 }
 
+/* Files out of the table are released on a worker: unpinning takes time. */
+static void reap_run(struct job *j)
+{
+	struct server *s = (struct server *)((char *)j - offsetof(struct server, reap));
+	files_reap(&s->files);
+}
+
+static void reap_done(struct job *j)
+{
+	struct server *s = (struct server *)((char *)j - offsetof(struct server, reap));
+	s->reaping = 0;
+}
+
+static void reap(struct server *s)
+{
+	if (s->reaping || !files_dying(&s->files))
+		return;
+	s->reap.run = reap_run;
+	s->reap.done = reap_done;
+	s->reaping = 1;
+	if (workers_submit(&s->workers, &s->reap)) {
+		files_reap(&s->files);
+		s->reaping = 0;
+	}
+}
+
 static void serve(struct server *s)
 {
 	time_t last = 0;
@@ -106,6 +133,7 @@ static void serve(struct server *s)
 		}
 		/* Changes found by anyone (inotify, a check on a worker, the sweep). */
 		files_notify(&s->files);
+		reap(s);
 	}
 }
 

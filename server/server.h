@@ -57,6 +57,7 @@ struct client {
 	int established, hello, closing, strikes;
 	int busy;              /* its job is on a worker */
 	int gone;              /* freed while busy: the job's end frees it */
+	int torn;              /* being torn down on a worker: the loop leaves it alone */
 	unsigned queued, queue_head; /* received requests waiting for the job to end */
 	struct { uint8_t slot; uint32_t len; } queue[RECV_SLOTS];
 	struct job job;
@@ -90,6 +91,8 @@ struct server {
 	unsigned nclients;
 	struct files files;
 	struct workers workers;
+	struct job reap;           /* releases files out of the table (files_reap) */
+	int reaping;
 	int sig_fd;
 	int stop;
 };
