@@ -280,6 +280,10 @@ int main(int argc, char **argv)
 	free(s);
 	return 0;
 bad:
-	fprintf(stderr, "nicfiled: bad value '%s' for -%c\n", optarg, opt);
+	for (const struct option *o = opts; o->name; o++)
+		if (o->val == opt) {
+			fprintf(stderr, "nicfiled: bad value '%s' for --%s\n", optarg, o->name);
+			return 2;
+		}
 	return 2;
 }
