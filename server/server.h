@@ -11,8 +11,10 @@
  * client's job on a worker; while it does, the client is busy: the loop
  * starts none of its other requests, leaves its open table, PD and
  * message scratch to the job, and defers freeing it (client_free() marks
- * it gone). The worker reads only the immutable configuration and the
- * files table (locked, files.h).
+ * it gone). Besides those, a job reads only the immutable configuration
+ * (exports, limits) and the files table (locked, files.h). Two more jobs
+ * release what takes time to release: files out of the table (reap) and
+ * a disconnected client's verbs objects (torn: the loop leaves it alone).
  */
 #ifndef NICFILED_SERVER_H
 #define NICFILED_SERVER_H
