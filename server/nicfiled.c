@@ -97,6 +97,27 @@ static void reap(struct server *s)
 	}
 }
 
+static double mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/*
+ * The loop must answer at once: a step of it that took long is logged
+ * (STALL_MS), so a stall shows where it was, in nicfiled or elsewhere.
+ */
+#define STALL_MS 250
+
+static void step_done(const char *what, double *t)
+{
+	double now = mono_ms();
+	if (now - *t >= STALL_MS)
+		log_warn("the loop spent %.0f ms in %s", now - *t, what);
+	*t = now;
+}
+
 static void serve(struct server *s)
 {
 	time_t last = 0;
@@ -113,27 +134,38 @@ static void serve(struct server *s)
 			perror("nicfiled: poll");
 			break;
 		}
+		double t = mono_ms();
 		if (p[3].revents & POLLIN) {
 			log_info("signal received; shutting down");
 			break;
 		}
-		if (p[2].revents & POLLIN)
+		if (p[2].revents & POLLIN) {
 			files_inotify(&s->files);
-		if (p[4].revents & POLLIN)
+			step_done("inotify", &t);
+		}
+		if (p[4].revents & POLLIN) {
 			workers_complete(&s->workers);
-		if (p[1].revents & POLLIN)
+			step_done("finished jobs", &t);
+		}
+		if (p[1].revents & POLLIN) {
 			cq_events(s);
-		if (p[0].revents & POLLIN)
+			step_done("completions (requests)", &t);
+		}
+		if (p[0].revents & POLLIN) {
 			cm_events(s);
+			step_done("connection events", &t);
+		}
 		time_t now = time(NULL);
 		if (now != last) {
 			last = now;
 			files_sweep(&s->files, now, s->idle_s);
 			clients_sweep(s, now);
+			step_done("the timers", &t);
 		}
 		/* Changes found by anyone (inotify, a check on a worker, the sweep). */
 		files_notify(&s->files);
 		reap(s);
+		step_done("notify and reap", &t);
 	}
 }
 
