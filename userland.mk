@@ -27,14 +27,14 @@ INC       := -Iinclude -Iuserlib
 RPATH     := -Wl,-rpath,'$$ORIGIN/../lib'
 PREFIX    ?= /usr/local
 
-SRV_SRCS  := server/nicfiled.c server/cm.c server/client.c server/requests.c server/exports.c \
+SRV_SRCS  := server/nicfiled.c server/cm.c server/client.c server/requests.c server/workers.c server/exports.c \
              server/allow.c server/privs.c server/confine.c server/files.c
 SRV_OBJS  := $(patsubst server/%.c,$(B)/obj/server/%.o,$(SRV_SRCS)) $(B)/obj/lib/proto.o $(B)/obj/lib/sha256.o
 CLI_OBJS  := $(patsubst client/%.c,$(B)/obj/client/%.o,$(wildcard client/*.c)) $(B)/obj/lib/sha256.o
 
 # Host unit tests (ASan/UBSan) and the protocol fuzzer (clang libFuzzer).
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-UNIT_SRCS := userlib/proto.c userlib/sha256.c userlib/errors.c server/confine.c server/allow.c
+UNIT_SRCS := userlib/proto.c userlib/sha256.c userlib/errors.c server/confine.c server/allow.c server/workers.c
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/*.c))
 FUZZ_BIN  := $(B)/tests/fuzz/proto-fuzz
 # nicfiled's request handler with bytes in, through a fake transport (tests/fuzz/requests_fuzz.c).
@@ -83,7 +83,7 @@ $(B)/lib/nicfile.pc: userlib/nicfile.pc.in userland.mk | $(B)/lib
 	    -e 's|@LIBDIR@|$${pcfiledir}|' -e 's|@VERSION@|$(LIB_VER)|' $< > $@
 
 $(B)/bin/nicfiled: $(SRV_OBJS) $(LIB_REAL) $(LIB_LINKS) | $(B)/bin
-	$(CC) -o $@ $(SRV_OBJS) -L$(B)/lib -lnicfile $(RPATH) $(VERBS_LIBS)
+	$(CC) -o $@ $(SRV_OBJS) -L$(B)/lib -lnicfile $(RPATH) $(VERBS_LIBS) -lpthread
 
 $(B)/bin/nicfile: $(CLI_OBJS) $(LIB_REAL) $(LIB_LINKS) | $(B)/bin
 	$(CC) -o $@ $(CLI_OBJS) -L$(B)/lib -lnicfile $(RPATH)
@@ -100,7 +100,7 @@ $(B)/tests/nicfile-hostile: tests/hostile/nicfile-hostile.c $(LIB_OBJS) | $(B)/t
 
 $(B)/tests/unit/%: tests/unit/%.c $(UNIT_SRCS) $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(WARN) -O1 -g $(SAN) $(INC) -Iserver -o $@ $< $(UNIT_SRCS)
+	$(CC) $(WARN) -O1 -g $(SAN) $(INC) -Iserver -pthread -o $@ $< $(UNIT_SRCS)
 
 $(FUZZ_BIN): tests/fuzz/proto_fuzz.c userlib/proto.c userlib/proto.h
 	@mkdir -p $(@D)

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Client side of nicfile-concurrent: 8 processes get the same file, then 8
 # processes get 8 different files, all at once; every copy must match.
-# This case is about correct data under concurrency, not latency: nicfiled
-# still hashes on its event loop (issue 13), so eight --verify requests wait
-# for each other, and a loaded host needs more than 30 s per request.
+# This case is about correct data under concurrency, not latency (that is
+# nicfile-stall): the eight checksums run on nicfiled's workers at once
+# and share the server VM's CPU, so a loaded host still needs more than
+# 30 s per request.
 . tests/vm/nicfile/common.sh
 wait_for "$R/server-ready" || exit 1
 $NF --wait 60 stat "$SERVER_IP:/x/shared" > /dev/null || { echo "server not reachable"; exit 1; }
