@@ -4,13 +4,13 @@
 # must end every silent connection it accepted (first-message deadline).
 . tests/vm/nicfile/common.sh
 wait_for "$R/server-ready" || exit 1
-$NF -w 60 stat "$SERVER_IP:/silent/small" > /dev/null || { echo "server not reachable"; exit 1; }
+$NF --wait 60 stat "$SERVER_IP:/silent/small" > /dev/null || { echo "server not reachable"; exit 1; }
 rm -f /tmp/silent-ready
 build/tests/rdma_silent "$SERVER_IP" 18516 64 /tmp/silent-ready 60 > /tmp/silent.out &
 sp=$!
 wait_for /tmp/silent-ready 60 || exit 1
 t0=$(date +%s.%N)
-if $NF -w 30 stat "$SERVER_IP:/silent/small" > /dev/null; then
+if $NF --wait 30 stat "$SERVER_IP:/silent/small" > /dev/null; then
 	ok "a real client is served next to 64 silent connections ($(echo "$(date +%s.%N) - $t0" | bc) s)"
 else
 	fail "a real client next to 64 silent connections: status $?"

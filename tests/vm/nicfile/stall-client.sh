@@ -14,7 +14,7 @@ lat=$!
 wait_for /tmp/stall-ready 120 || exit 1
 t0=$(date +%s.%N)
 pids=()
-for i in 1 2; do nice -n 19 $NF -w 60 -T 120 get --verify "$SERVER_IP:/stall/big" "/tmp/stall-big$i" & pids+=($!); done
+for i in 1 2; do nice -n 19 $NF --wait 60 --timeout 120 get --verify "$SERVER_IP:/stall/big" "/tmp/stall-big$i" & pids+=($!); done
 for p in "${pids[@]}"; do wait "$p" || fail "get --verify of the big file exited $?"; done
 t1=$(date +%s.%N)
 touch /tmp/stall-stop
