@@ -85,6 +85,49 @@ int nicfile_region_prefetch(struct nicfile_region *r, uint64_t off, uint64_t len
 	return 0;
 }
 
+/* A client's MR of a file: only its rkey is read; freed by ibv_dereg_mr() below. */
+int nicfile_region_reg_mr(const struct nicfile_region *r, struct ibv_pd *pd, struct ibv_mr **out)
+{
+	(void)r; (void)pd;
+	*out = calloc(1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	(*out)->rkey = 0x1234;
+	return 0;
+}
+
+int ibv_dereg_mr(struct ibv_mr *mr)
+{
+	free(mr);
+	return 0;
+}
+
+/* ------------------------------------------------------------ fake workers (workers.c) */
+
+/*
+ * A job runs at once, and its done() once handle_request() has returned, as
+ * on the loop: the same order of events as with threads, deterministically.
+ */
+static struct job *job_pending;
+
+int workers_submit(struct workers *w, struct job *j)
+{
+	(void)w;
+	CHECK(!job_pending, "a second job while one is pending");
+	j->run(j);
+	job_pending = j;
+	return 0;
+}
+
+static void jobs_complete(void)
+{
+	struct job *j = job_pending;
+
+	job_pending = NULL;
+	if (j)
+		j->done(j);
+}
+
 /* ------------------------------------------------------------ fake transport (client.c) */
 
 static void check_checksum(const struct nf_msg *m)
@@ -151,7 +194,7 @@ void client_drop(struct server *s, struct client *c, const char *why)
 	c->closing = 1;
 }
 
-int client_open(struct server *s, struct client *c, struct nf_file *f, uint32_t *handle)
+int client_open(struct server *s, struct client *c, struct nf_file *f, struct ibv_mr *mr, uint32_t *handle)
 {
 	struct stat st;
 	unsigned slot;
@@ -165,10 +208,31 @@ int client_open(struct server *s, struct client *c, struct nf_file *f, uint32_t 
 	for (slot = 0; c->open[slot].f; slot++)
 		;
 	c->open[slot].f = f;
-	c->open[slot].mr = NULL;
+	c->open[slot].mr = mr;
 	c->nopen++;
 	*handle = slot + 1;
 	return 0;
+}
+
+/* Not reached: one message at a time, nothing queued, the client never gone. */
+const uint8_t *client_recv_buf(struct client *c, unsigned slot)
+{
+	(void)c; (void)slot;
+	CHECK(0, "client_recv_buf() called");
+	return NULL;
+}
+
+int client_repost(struct client *c, unsigned slot)
+{
+	(void)c; (void)slot;
+	CHECK(0, "client_repost() called");
+	return -1;
+}
+
+void client_free(struct server *s, struct client *c)
+{
+	(void)s; (void)c;
+	CHECK(0, "client_free() called");
 }
 
 struct handle *client_handle(struct server *s, struct client *c, uint32_t h)
@@ -182,6 +246,7 @@ void client_close(struct server *s, struct client *c, uint32_t h)
 {
 	struct handle *o = &c->open[h - 1];
 	files_put(&s->files, o->f);
+	ibv_dereg_mr(o->mr);
 	o->f = NULL;
 	c->nopen--;
 }
@@ -405,6 +470,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&cl, 0, sizeof(cl));
 	memset(handles, 0, sizeof(handles));
 	cl.open = handles;
+	cl.srv = &srv;
 	cl.exports = 1u << 0;              /* export x only */
 	cl.hello = data[0] & 1;            /* start past HELLO, or not */
 	snprintf(cl.peer, sizeof(cl.peer), "fuzz");
@@ -425,6 +491,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		want_seq = want_seq_set ? le32(m + 12) : 0;
 		replies = 0;
 		handle_request(&srv, &cl, m, len);
+		jobs_complete();
 		free(m);
 		CHECK(replies == 1, "%u replies to one message of %zu bytes", replies, len);
 	}
