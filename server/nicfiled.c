@@ -97,25 +97,44 @@ static void reap(struct server *s)
 	}
 }
 
-static double mono_ms(void)
+static double ms_of(clockid_t clock)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 /*
  * The loop must answer at once: a step of it that took long is logged
- * (STALL_MS), so a stall shows where it was, in nicfiled or elsewhere.
+ * (STALL_MS) with what the loop thread did meanwhile: ran (CPU time),
+ * blocked (voluntary switches) or was preempted (involuntary ones), so a
+ * stall shows whether it was nicfiled's own doing.
  */
 #define STALL_MS 250
 
-static void step_done(const char *what, double *t)
+struct step { double wall, cpu; long waits, preempts; };
+
+static void step_start(struct step *t)
 {
-	double now = mono_ms();
-	if (now - *t >= STALL_MS)
-		log_warn("the loop spent %.0f ms in %s", now - *t, what);
-	*t = now;
+	struct rusage ru;
+	getrusage(RUSAGE_THREAD, &ru);
+	t->wall = ms_of(CLOCK_MONOTONIC);
+	t->cpu = ms_of(CLOCK_THREAD_CPUTIME_ID);
+	t->waits = ru.ru_nvcsw;
+	t->preempts = ru.ru_nivcsw;
+}
+
+static void step_done(const char *what, struct step *t)
+{
+	double wall = ms_of(CLOCK_MONOTONIC);
+	if (wall - t->wall >= STALL_MS) {
+		struct rusage ru;
+		getrusage(RUSAGE_THREAD, &ru);
+		log_warn("the loop spent %.0f ms in %s (%.0f ms on the CPU, blocked %ld times, preempted %ld times)",
+			 wall - t->wall, what, ms_of(CLOCK_THREAD_CPUTIME_ID) - t->cpu,
+			 ru.ru_nvcsw - t->waits, ru.ru_nivcsw - t->preempts);
+	}
+	step_start(t);
 }
 
 static void serve(struct server *s)
@@ -134,7 +153,8 @@ static void serve(struct server *s)
 			perror("nicfiled: poll");
 			break;
 		}
-		double t = mono_ms();
+		struct step t;
+		step_start(&t);
 		if (p[3].revents & POLLIN) {
 			log_info("signal received; shutting down");
 			break;

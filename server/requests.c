@@ -82,7 +82,7 @@ static void open_done(struct server *s, struct client *c)
 	}
 	r->u.open_rep.handle = h;
 	r->u.open_rep.addr = 0;   /* zero-based: the peer reads byte N at address N */
-	r->u.open_rep.rkey = c->job_mr->rkey;
+	r->u.open_rep.rkey = c->job_mr ? c->job_mr->rkey : 0;   /* none for an empty file */
 	r->u.open_rep.length = nicfile_region_length(f->region);
 	r->u.open_rep.generation = f->generation;
 	r->u.open_rep.mode = (uint8_t)nicfile_region_mode(f->region);
