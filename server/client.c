@@ -267,13 +267,6 @@ int client_open(struct server *s, struct client *c, struct nf_file *f, struct ib
 	return 0;
 }
 
-struct handle *client_handle(struct server *s, struct client *c, uint32_t h)
-{
-	if (h == 0 || h > s->max_open || !c->open[h - 1].f)
-		return NULL;
-	return &c->open[h - 1];
-}
-
 void client_close(struct server *s, struct client *c, uint32_t h)
 {
 	struct handle *o = &c->open[h - 1];

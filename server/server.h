@@ -124,7 +124,13 @@ void client_completions(struct server *s, struct client *c);
 void cq_events(struct server *s);
 /* Handles: @c's open of @f through @mr (its own MR of @f, on c->pd), and close. */
 int client_open(struct server *s, struct client *c, struct nf_file *f, struct ibv_mr *mr, uint32_t *handle);
-struct handle *client_handle(struct server *s, struct client *c, uint32_t h);
+/* The open handle @h of @c, or NULL (also the fuzz target's, which fakes client.c). */
+static inline struct handle *client_handle(struct server *s, struct client *c, uint32_t h)
+{
+	if (h == 0 || h > s->max_open || !c->open[h - 1].f)
+		return NULL;
+	return &c->open[h - 1];
+}
 void client_close(struct server *s, struct client *c, uint32_t h);
 void client_notify_change(struct nf_file *f, void *arg);
 /* Every second: first-message deadline and idle timeout. */

@@ -235,13 +235,6 @@ void client_free(struct server *s, struct client *c)
 	CHECK(0, "client_free() called");
 }
 
-struct handle *client_handle(struct server *s, struct client *c, uint32_t h)
-{
-	if (h == 0 || h > s->max_open || !c->open[h - 1].f)
-		return NULL;
-	return &c->open[h - 1];
-}
-
 void client_close(struct server *s, struct client *c, uint32_t h)
 {
 	struct handle *o = &c->open[h - 1];
