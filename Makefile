@@ -2,12 +2,13 @@
 #   make demo   boot the two-VM test bed and run the main end-to-end job
 #   make test   every test (host + VM); ends with "N passed, N failed"
 #   make bench  benchmarks (bench/), separate from the tests
+#   make fuzz   the long fuzz runs (request handler, message parser), host only
 # Both install what they need (make deps) and build the kernel (make kernel).
 
 # The kernel base: Debian's linux-source-6.12 at exactly this version.
 LINUX_SOURCE_VERSION := 6.12.117-1~deb12u1
 
-.PHONY: all deps kernel userland test demo bench clean distclean
+.PHONY: all deps kernel userland test demo bench fuzz clean distclean
 all: userland
 
 deps:
@@ -27,6 +28,12 @@ demo: deps kernel userland
 
 bench: deps kernel userland
 	@bench/run
+
+# The long fuzz runs (host only): 10^7 sessions of nicfiled's request handler
+# (NICFILE_FUZZ_RUNS to change), then the message parser for 10 minutes.
+fuzz: deps
+	@tests/host/nicfile-fuzz-requests.test --long
+	@NICFILE_FUZZ_SECONDS=600 tests/host/nicfile-fuzz.test
 
 clean:
 	@$(MAKE) --no-print-directory -f userland.mk clean

@@ -11,7 +11,17 @@
  * Every function that can fail returns 0 (or a count) on success and a
  * negative errno value on failure; nicfile_strerror() turns it into text.
  * There is no global state. A connection may be used from several threads:
- * its operations are serialised by a per-connection lock.
+ * its operations are serialised by a per-connection lock, which is not held
+ * while a callback of nicfile_read_stream() or nicfile_list() runs.
+ *
+ * Growing structs: struct nicfile_conn_opts and struct nicfile_stat, which
+ * the caller allocates, start with a comp_mask (rdma-core's _ex style);
+ * fields added after this version come after the present ones and count
+ * only where the caller set their bit (an unknown bit in an input is
+ * -EINVAL; in struct nicfile_stat the library clears the bits of fields it
+ * did not fill). Zero-initialise and set comp_mask to 0 today. struct
+ * nicfile_dirent, which the library allocates, grows at its end and says in
+ * its comp_mask which added fields are valid.
  */
 #ifndef NICFILE_H
 #define NICFILE_H
@@ -25,7 +35,7 @@ extern "C" {
 #endif
 
 #define NICFILE_VERSION_MAJOR 0
-#define NICFILE_VERSION_MINOR 3
+#define NICFILE_VERSION_MINOR 4
 #define NICFILE_DEFAULT_PORT 18516   /* perftest uses 18515 */
 
 /* How a file's memory region is registered, best first. */
@@ -94,6 +104,7 @@ struct nicfile_conn;
 struct nicfile_file;
 
 struct nicfile_conn_opts {
+	uint32_t comp_mask;      /* 0: no field beyond these (see above) */
 	const char *device;      /* RDMA device name or NULL for any */
 	uint16_t port;           /* 0: NICFILE_DEFAULT_PORT */
 	unsigned depth;          /* RDMA READs in flight; 0: 16 */
@@ -102,6 +113,10 @@ struct nicfile_conn_opts {
 	int connect_retry_ms;    /* keep retrying a refused connect this long */
 };
 
+/*
+ * @host: a host name, an IPv4 address or an IPv6 address (resolved with
+ * rdma_getaddrinfo()). @opts may be NULL.
+ */
 int nicfile_connect(const char *host, const struct nicfile_conn_opts *opts,
 		    struct nicfile_conn **out);
 void nicfile_disconnect(struct nicfile_conn *c);
@@ -111,6 +126,7 @@ unsigned nicfile_conn_depth(const struct nicfile_conn *c);
 enum nicfile_type { NICFILE_TYPE_REG = 1, NICFILE_TYPE_DIR = 2, NICFILE_TYPE_OTHER = 3 };
 
 struct nicfile_stat {
+	uint32_t comp_mask;      /* in: fields beyond these the caller has room for; out: those filled */
 	uint64_t size;
 	int64_t mtime_ns;        /* since the epoch */
 	uint32_t perm;           /* permission bits */
@@ -121,11 +137,16 @@ struct nicfile_stat {
 
 int nicfile_stat(struct nicfile_conn *c, const char *path, struct nicfile_stat *st);
 
-/* One directory entry for nicfile_list()'s callback; return non-zero to stop. */
+/*
+ * One directory entry for nicfile_list()'s callback; return non-zero to stop.
+ * The callback runs without the connection's lock and may call the library,
+ * but not nicfile_disconnect() on the listing's connection (stop first).
+ */
 struct nicfile_dirent {
 	const char *name;
 	int type;                /* enum nicfile_type */
 	uint64_t size;
+	uint32_t comp_mask;      /* fields added after this one that are valid (0 today) */
 };
 typedef int (*nicfile_list_cb)(const struct nicfile_dirent *e, void *arg);
 /* List a directory; "" or "/" lists the exports. */
@@ -147,6 +168,14 @@ ssize_t nicfile_pread(struct nicfile_file *f, void *buf, size_t len, uint64_t of
  * each chunk straight from the RDMA receive buffer. A non-zero return from
  * @cb stops the transfer and is returned. After the last chunk the file is
  * validated: -ESTALE means the chunks delivered may be torn or changed.
+ *
+ * @cb runs without the connection's lock: it may call the library, on this
+ * connection too (nicfile_stat, nicfile_open, nicfile_validate...), except
+ * for a second read on the same connection (nicfile_read_stream() and
+ * nicfile_pread() return -EDEADLK) and nicfile_close() of a file being
+ * streamed (-EBUSY). nicfile_disconnect() from @cb is deferred: the stream
+ * stops with -ECANCELED and the connection is freed as it returns. Reads
+ * from other threads on the same connection wait for this one to end.
  */
 typedef int (*nicfile_chunk_cb)(const void *data, size_t len, uint64_t off, void *arg);
 int nicfile_read_stream(struct nicfile_file *f, uint64_t off, uint64_t len,

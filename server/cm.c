@@ -1,10 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
  * cm.c - nicfiled's connection manager: listen, judge each connection
- * request (allow-list, client limit, device), accept with the READ depth
+ * request (allow-list, client limits, device), accept with the READ depth
  * the client asks for, and follow connections to their end. A refusal
  * carries a reason in the REJ private data (NF_REJECT_*), so the client
  * can say why and not retry.
+ *
+ * Seats: --max-clients in all, --max-per-address from one address. When
+ * a limit is reached, the oldest connection (of that address, for the
+ * per-address limit) that has not said HELLO yet gives up its seat, so
+ * connections that say nothing cannot lock real clients out; the
+ * first-message deadline (--hello-timeout, client.c) ends them anyway.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -54,6 +60,23 @@ static void refuse(struct rdma_cm_id *id, const char *reason)
 	rdma_destroy_id(id);
 }
 
+/* Is there a seat under @limit (for @peer, or all if NULL)? Frees one if it can. */
+static int seat(struct server *s, const char *peer, unsigned limit, const char *option)
+{
+	struct client *victim;
+
+	if (clients_seated(s, peer) < limit)
+		return 1;
+	victim = clients_silent(s, peer);
+	if (!victim) {
+		log_warn("refusing client %s: %u clients connected%s%s (%s)", peer ? peer : "",
+			 clients_seated(s, peer), peer ? " from " : "", peer ? peer : "", option);
+		return 0;
+	}
+	client_drop(s, victim, "its seat is needed and it has not said HELLO");
+	return 1;
+}
+
 static void on_connect_request(struct server *s, struct rdma_cm_event *ev)
 {
 	struct rdma_cm_id *id = ev->id;
@@ -73,8 +96,8 @@ static void on_connect_request(struct server *s, struct rdma_cm_event *ev)
 		refuse(id, NF_REJECT_DENIED);
 		return;
 	}
-	if (s->nclients >= s->max_clients) {
-		log_warn("refusing client %s: %u clients connected (--max-clients)", name, s->nclients);
+	if (!seat(s, name, s->max_per_addr, "--max-per-address") ||
+	    !seat(s, NULL, s->max_clients, "--max-clients")) {
 		refuse(id, NF_REJECT_FULL);  /* so that it does not retry */
 		return;
 	}
@@ -134,11 +157,15 @@ void cm_events(struct server *s)
 			continue;
 		}
 		rdma_ack_cm_event(ev);
-		if (copy.id == s->listen_id || !c)
+		if (copy.id == s->listen_id || !c || c->torn)
 			continue;
 		switch (copy.event) {
 		case RDMA_CM_EVENT_ESTABLISHED:
 			c->established = 1;
+			if (c->closing) {   /* dropped while it was connecting */
+				rdma_disconnect(c->id);
+				break;
+			}
 			log_info("client %s: connected (%u connected)", c->peer, s->nclients);
 			break;
 		case RDMA_CM_EVENT_DISCONNECTED:

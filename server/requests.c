@@ -4,12 +4,23 @@
  * one reply out (doc/protocol.md). Paths go through the client's visible
  * exports and the confinement of confine.c; file data never goes through
  * here, only the description of the client's own region of it.
+ *
+ * A client's requests are answered in order, one at a time. HELLO, STAT
+ * and VALIDATE are answered on the loop at once; OPEN, LIST, CHECKSUM and
+ * CLOSE, whose work grows with a file or a directory, become the client's
+ * job on a worker (workers.h), and its further requests wait in their
+ * receive slots until the job is done. So a slow request delays its own
+ * client only, and a client has at most one job and RECV_SLOTS requests
+ * waiting.
  */
 #include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "nicfile.h"
 #include "../userlib/sha256.h"
@@ -22,32 +33,56 @@ static uint8_t ftype_of(mode_t m)
 	return S_ISREG(m) ? NICFILE_TYPE_REG : S_ISDIR(m) ? NICFILE_TYPE_DIR : NICFILE_TYPE_OTHER;
 }
 
-static int do_open(struct server *s, struct client *c, struct nf_msg *q, struct nf_msg *r)
+static struct client *job_client(struct job *j)
 {
+	return (struct client *)((char *)j - offsetof(struct client, job));
+}
+
+/* On a worker: register (or share) the file, then this client's MR of it. */
+static void open_run(struct job *j)
+{
+	struct client *c = job_client(j);
+	struct server *s = c->srv;
 	const char *rest;
-	struct nf_file *f;
-	uint32_t h;
 	int idx, err;
 
-	if (c->nopen >= s->max_open)
-		return -EMFILE;
-	idx = exports_find(s, c, q->u.path.path, &rest);
-	if (idx < 0)
-		return idx;
+	c->job_file = NULL;
+	c->job_mr = NULL;
+	idx = exports_find(s, c, c->req.u.path.path, &rest);
+	err = idx < 0 ? idx : 0;
 	/* A file that changes while it is being registered is tried again. */
-	for (int tries = 0; tries < 3; tries++)
-		if ((err = files_get(&s->files, idx, s->exports[idx].name, s->exports[idx].fd, rest, &f)) != -EAGAIN)
+	for (int tries = 0; !err && tries < 3; tries++)
+		if ((err = files_get(&s->files, idx, s->exports[idx].name, s->exports[idx].fd, rest,
+				     &c->job_file)) != -EAGAIN)
 			break;
-	if (err)
-		return err;
-	if ((err = client_open(s, c, f, &h))) {
-		files_put(&s->files, f);
-		return err;
+	if (!err && (err = nicfile_region_reg_mr(c->job_file->region, c->pd, &c->job_mr)))
+		log_warn("client %s: cannot register %s: %s", c->peer, c->job_file->name, nicfile_strerror(err));
+	c->rep.status = err;
+}
+
+/* On the loop: the handle, and the reply. */
+static void open_done(struct server *s, struct client *c)
+{
+	struct nf_msg *r = &c->rep;
+	struct nf_file *f = c->job_file;
+	uint32_t h;
+	int err = r->status;
+
+	if (!err && c->gone)
+		err = -ECONNRESET;
+	if (!err)
+		err = client_open(s, c, f, c->job_mr, &h);
+	if (err) {
+		if (c->job_mr)
+			ibv_dereg_mr(c->job_mr);
+		if (f)
+			files_put(&s->files, f);
+		r->status = err;
+		return;
 	}
-	struct handle *o = client_handle(s, c, h);
 	r->u.open_rep.handle = h;
 	r->u.open_rep.addr = 0;   /* zero-based: the peer reads byte N at address N */
-	r->u.open_rep.rkey = o->mr ? o->mr->rkey : 0;
+	r->u.open_rep.rkey = c->job_mr ? c->job_mr->rkey : 0;   /* none for an empty file */
 	r->u.open_rep.length = nicfile_region_length(f->region);
 	r->u.open_rep.generation = f->generation;
 	r->u.open_rep.mode = (uint8_t)nicfile_region_mode(f->region);
@@ -55,7 +90,6 @@ static int do_open(struct server *s, struct client *c, struct nf_msg *q, struct 
 	r->u.open_rep.perm = f->st0.st_mode & 07777;
 	r->u.open_rep.mtime_ns = (int64_t)f->st0.st_mtim.tv_sec * 1000000000 + f->st0.st_mtim.tv_nsec;
 	log_debug("client %s: open %s -> handle %u", c->peer, f->name, h);
-	return 0;
 }
 
 static int do_stat(struct server *s, struct client *c, struct nf_msg *q, struct nf_msg *r)
@@ -83,10 +117,7 @@ static int do_stat(struct server *s, struct client *c, struct nf_msg *q, struct 
 	r->u.stat_rep.perm = st.st_mode & 07777;
 	r->u.stat_rep.ftype = ftype_of(st.st_mode);
 	r->u.stat_rep.generation = files_generation_of(&st);
-	r->u.stat_rep.mode = -1;
-	for (struct nf_file *f = s->files.list; f; f = f->next)
-		if (!f->changed && f->st0.st_ino == st.st_ino && f->st0.st_dev == st.st_dev)
-			r->u.stat_rep.mode = (int8_t)nicfile_region_mode(f->region);
+	r->u.stat_rep.mode = (int8_t)files_mode_of(&s->files, &st);
 	return 0;
 }
 
@@ -172,23 +203,27 @@ static int check_file(struct server *s, struct nf_file *f)
 	return files_check(&s->files, f, s->exports[f->export_idx].fd);
 }
 
+#define CHECKSUM_BUF (1u << 20)
+
 static int do_checksum(struct server *s, struct nf_file *f, struct nf_msg *r)
 {
-	/* O_DIRECT wants an aligned buffer; 4096 covers every block size here. */
-	static _Alignas(4096) uint8_t buf[1 << 20];
 	struct nf_sha256 h;
 	uint64_t off = 0, len = nicfile_region_length(f->region);
 	int err = check_file(s, f);
 	int dfd, fd;
+	/* O_DIRECT wants an aligned buffer; 4096 covers every block size here. */
+	uint8_t *buf = err ? NULL : aligned_alloc(4096, CHECKSUM_BUF);
 
 	if (err)
 		return err;
+	if (!buf)
+		return -ENOMEM;
 	dfd = reopen_direct(f->fd);
 	fd = dfd >= 0 ? dfd : f->fd;
 	/* pread, not the mapping: a truncate under us must not SIGBUS the server. */
 	nf_sha256_init(&h);
 	while (off < len && !err) {
-		size_t want = len - off < sizeof(buf) ? (size_t)(len - off) : sizeof(buf);
+		size_t want = len - off < CHECKSUM_BUF ? (size_t)(len - off) : CHECKSUM_BUF;
 		ssize_t n;
 
 		if (fd == dfd)	/* whole blocks; the read stops at EOF */
@@ -205,6 +240,7 @@ static int do_checksum(struct server *s, struct nf_file *f, struct nf_msg *r)
 			off += (uint64_t)n;
 		}
 	}
+	free(buf);
 	if (dfd >= 0)
 		close(dfd);
 	else
@@ -215,6 +251,63 @@ static int do_checksum(struct server *s, struct nf_file *f, struct nf_msg *r)
 	err = check_file(s, f);
 	r->u.checksum_rep.generation = err ? f->generation ^ 2 : f->generation;
 	return err;
+}
+
+static void list_run(struct job *j)
+{
+	struct client *c = job_client(j);
+	c->rep.status = do_list(c->srv, c, &c->req, &c->rep);
+}
+
+static void checksum_run(struct job *j)
+{
+	struct client *c = job_client(j);
+	c->rep.status = do_checksum(c->srv, c->open[c->job_handle - 1].f, &c->rep);
+}
+
+/* Deregistered before the reply: from then on the rkey is dead. */
+static void close_run(struct job *j)
+{
+	struct client *c = job_client(j);
+	struct handle *o = &c->open[c->job_handle - 1];
+	if (o->mr)
+		ibv_dereg_mr(o->mr);
+	o->mr = NULL;
+	c->rep.status = 0;
+}
+
+/* On the loop, after the job: finish, reply, start the next request. */
+static void job_done(struct job *j)
+{
+	struct client *c = job_client(j);
+	struct server *s = c->srv;
+
+	c->busy = 0;
+	if (c->req.type == NF_OPEN_REQ)
+		open_done(s, c);
+	else if (c->req.type == NF_CLOSE_REQ && !c->gone)
+		client_close(s, c, c->job_handle);
+	if (c->gone) {
+		client_free(s, c);   /* off the list already; now it goes */
+		return;
+	}
+	client_send(s, c, &c->rep);
+	requests_next(s, c);
+}
+
+static void start_job(struct server *s, struct client *c, void (*run)(struct job *))
+{
+	int err;
+
+	c->job.run = run;
+	c->job.done = job_done;
+	c->busy = 1;
+	if ((err = workers_submit(&s->workers, &c->job))) {
+		log_warn("client %s: no worker (%s): %s runs on the loop", c->peer, nicfile_strerror(err),
+			 nf_type_name(c->req.type));
+		run(&c->job);
+		job_done(&c->job);
+	}
 }
 
 static void bad_message(struct server *s, struct client *c, struct nf_msg *r, int err)
@@ -262,21 +355,27 @@ void handle_request(struct server *s, struct client *c, const uint8_t *buf, size
 		r->u.hello_rep.max_clients = s->max_clients;
 		break;
 	case NF_OPEN_REQ:
-		err = do_open(s, c, q, r);
-		break;
+		if (c->nopen >= s->max_open) {
+			err = -EMFILE;
+			break;
+		}
+		start_job(s, c, open_run);
+		return;
 	case NF_STAT_REQ:
 		err = do_stat(s, c, q, r);
 		break;
 	case NF_LIST_REQ:
-		err = do_list(s, c, q, r);
-		break;
+		start_job(s, c, list_run);
+		return;
 	case NF_CLOSE_REQ:
+	case NF_CHECKSUM_REQ:
 		if (!client_handle(s, c, q->u.handle.handle)) {
 			err = -EBADF;
 			break;
 		}
-		client_close(s, c, q->u.handle.handle);
-		break;
+		c->job_handle = q->u.handle.handle;
+		start_job(s, c, q->type == NF_CLOSE_REQ ? close_run : checksum_run);
+		return;
 	case NF_VALIDATE_REQ:
 		if (!(o = client_handle(s, c, q->u.handle.handle))) {
 			err = -EBADF;
@@ -286,14 +385,34 @@ void handle_request(struct server *s, struct client *c, const uint8_t *buf, size
 		r->u.validate_rep.generation = err ? o->f->generation ^ 2 : o->f->generation;
 		r->u.validate_rep.size = nicfile_region_length(o->f->region);
 		break;
-	case NF_CHECKSUM_REQ:
-		if (!(o = client_handle(s, c, q->u.handle.handle))) {
-			err = -EBADF;
-			break;
-		}
-		err = do_checksum(s, o->f, r);
-		break;
 	}
 	r->status = err;
 	client_send(s, c, r);
+}
+
+void requests_received(struct server *s, struct client *c, unsigned slot, uint32_t len)
+{
+	unsigned tail = (c->queue_head + c->queued) % RECV_SLOTS;
+
+	c->last_heard = time(NULL);
+	/* At most RECV_SLOTS receives are posted, so the queue cannot overflow. */
+	c->queue[tail].slot = (uint8_t)slot;
+	c->queue[tail].len = len;
+	c->queued++;
+	requests_next(s, c);
+}
+
+void requests_next(struct server *s, struct client *c)
+{
+	while (!c->busy && c->queued && !c->closing) {
+		unsigned slot = c->queue[c->queue_head].slot;
+		uint32_t len = c->queue[c->queue_head].len;
+
+		c->queue_head = (c->queue_head + 1) % RECV_SLOTS;
+		c->queued--;
+		handle_request(s, c, client_recv_buf(c, slot), len);
+		/* Decoded into c->req: the slot can take the next message. */
+		if (!c->closing && client_repost(c, slot))
+			client_drop(s, c, "cannot repost a receive");
+	}
 }

@@ -15,9 +15,13 @@ const char *nicfile_mode_name(int mode)
 	return "unknown";
 }
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* The header's version is the library's (userland.mk reads it from there too). */
 const char *nicfile_version(void)
 {
-	return "0.3";
+	return STR(NICFILE_VERSION_MAJOR) "." STR(NICFILE_VERSION_MINOR);
 }
 
 const char *nicfile_strerror(int err)
@@ -40,6 +44,9 @@ const char *nicfile_strerror(int err)
 	case -EPERM: return "not permitted (not a regular file)";
 	case -EBADF: return "no such open file on the server";
 	case -ENODEV: return "no RDMA device found";
+	case -EDEADLK: return "a read on this connection from a callback of its own stream";
+	case -EBUSY: return "the file is being streamed";
+	case -ECANCELED: return "the connection was closed during the transfer";
 	}
 	const char *s = strerrordesc_np(-err);
 	return s ? s : "unknown error";

@@ -27,7 +27,7 @@
  *
  * File contents are a deterministic function of (seed, offset), so the
  * client needs no copy of the file.  Scenarios: check, write, truncate,
- * munmap, dropcache, zeros, mrs, revoke, private.
+ * munmap, dropcache, zeros, mrs, revoke, private; and the bench soak.
  *
  * --stamped: the file is 4 KiB blocks, each a header {magic, generation,
  * block number} and a body that is a function of both, so a reader can tell
@@ -46,9 +46,12 @@
  * With --p2pmem, F is a p2pmem "allocate" file of sysfs (raw NVMe CMB): it
  * is mapped as it is and the pattern is written through the mapping.
  *   odp_read_check client --server IP --test NAME [--seed S] [--count N]
- *                  [--secs S] [--port P] [--kinds K1,K2,...]
- * (for --test revoke, --count is the number of rounds of all changes, or
- * of the changes --kinds lists; --test private needs a --private server)
+ *                  [--secs S [--until FILE]] [--port P] [--kinds K1,K2,...]
+ * (--until FILE ends a --secs run 3 s after FILE exists; for --test
+ * revoke, --count is the number of rounds of all changes, or of the
+ * changes --kinds lists; --test soak, a bench, is --count READs racing
+ * random changes of those kinds, --per-change N READs (4096) after each;
+ * --test private needs a --private server)
  * --private: a second MR over a MAP_PRIVATE writable mapping of the file
  * (command "pinfo"), registered with remote write.
  */
@@ -1100,6 +1103,23 @@ static void pick(struct client *c __attribute__((unused)), uint64_t lo, uint64_t
 	*len = l ? l : 1;
 }
 
+/*
+ * --until FILE: a timed run ends 3 s after FILE appears (the other side
+ * says it is done with what the traffic was there for), --secs at most.
+ */
+static const char *until_path;
+
+static bool until_done(long posted)
+{
+	static double end;
+
+	if (!until_path)
+		return false;
+	if (!end && posted % 64 == 0 && access(until_path, F_OK) == 0)
+		end = now() + 3;
+	return end && now() >= end;
+}
+
 /* count random reads (and writes if wfrac) in [lo, hi), all verified */
 static void traffic(struct client *c, uint64_t lo, uint64_t hi, long count,
 		    double secs, int wpct)
@@ -1107,7 +1127,8 @@ static void traffic(struct client *c, uint64_t lo, uint64_t hi, long count,
 	double t0 = now();
 	long posted = 0;
 
-	while ((count && posted < count) || (secs && now() - t0 < secs)) {
+	while ((count && posted < count) ||
+	       (secs && now() - t0 < secs && !until_done(posted))) {
 		int slot = free_slot(c);
 		uint64_t off;
 		uint32_t len;
@@ -1484,11 +1505,12 @@ static void violation(struct revoke *rv, const uint8_t *p, uint64_t pos,
 		snprintf(when + strlen(when), sizeof(when) - strlen(when),
 			 ", change #%d (%s) in progress", to,
 			 rv->st[to].what);
-	/* the newest earlier state with exactly this content: stale */
-	for (k = from - 1; k >= 0; k--)
+	/* the newest earlier state with exactly this content: stale (soak
+	 * frees the oldest states: b == NULL) */
+	for (k = from - 1; k >= 0 && rv->st[k].b; k--)
 		if (block_is(rv, p, &rv->st[k].b[pos]))
 			break;
-	if (k >= 0) {
+	if (k >= 0 && rv->st[k].b) {
 		for (j = k + 1; j < from &&
 		     stamp_eq(&rv->st[j].b[pos], &rv->st[k].b[pos]); j++)
 			;
@@ -1749,7 +1771,8 @@ static void pick_blocks(uint64_t end, uint64_t *b0, uint64_t *nb)
 	*b0 = rnd() % (fb - *nb + 1);
 }
 
-static const char *kinds_opt;	/* --kinds of the revoke scenario */
+static const char *kinds_opt;	/* --kinds of the revoke and soak scenarios */
+static uint64_t soak_per_change;	/* --per-change: READs between two changes */
 
 static const char *write_path_name(char path)
 {
@@ -1765,117 +1788,155 @@ static const char *write_path_name(char path)
 	}
 }
 
+static const char *const all_kinds[] = {
+	"cw", "cm", "ct", "cx", "cp", "cz", "cc", "cx", "cr",
+};
+
+/* The change kinds to run: --kinds, or all of all_kinds in order. */
+static size_t change_kinds(const char **kinds, size_t max)
+{
+	static char buf[256];
+	char *save = NULL;
+	size_t nk = 0;
+
+	if (!kinds_opt) {
+		for (; nk < sizeof(all_kinds) / sizeof(all_kinds[0]) && nk < max; nk++)
+			kinds[nk] = all_kinds[nk];
+		return nk;
+	}
+	snprintf(buf, sizeof(buf), "%s", kinds_opt);	/* comma-separated */
+	for (char *t = strtok_r(buf, ",", &save); t && nk < max;
+	     t = strtok_r(NULL, ",", &save))
+		kinds[nk++] = t;
+	return nk;
+}
+
+/*
+ * One change of @kind under traffic: its new state, the command, and the
+ * changed range read first once it has returned.
+ */
+static void rv_apply(struct revoke *rv, const char *kind, uint64_t *gen)
+{
+	const uint64_t full = rv->c->size;
+	uint64_t size = rv->st[rv->done].size, b0, nb, ns;
+	struct fstate *f;
+
+	if (strlen(kind) == 2 && kind[0] == 'c' &&
+	    strchr("wmonbafy", kind[1])) {
+		pick_blocks(size, &b0, &nb);
+		f = rv_state(rv, "%s: %s gen %" PRIu64 " to blocks %" PRIu64 "..%" PRIu64,
+			     kind, write_path_name(kind[1]),
+			     ++*gen, b0, b0 + nb - 1);
+		for (uint64_t b = b0; b < b0 + nb; b++)
+			f->b[b] = (struct stamp){ *gen, b, PAGE };
+		rv_change(rv, true, b0 * PAGE, nb * PAGE,
+			  "%s %" PRIu64 " %" PRIu64 " %" PRIu64,
+			  kind, *gen, b0 * PAGE, nb * PAGE);
+	} else if (!strcmp(kind, "ct")) {
+		ns = size / 2 + rnd() % (size / 2);
+		if (rnd() % 4 == 0)
+			ns &= ~(PAGE - 1);	/* sometimes whole */
+		f = rv_state(rv, "ct: ftruncate to %" PRIu64, ns);
+		set_size(f, rv->nblk, ns);
+		rv_change(rv, true, ns & ~(PAGE - 1), PAGE,
+			  "ct %" PRIu64, ns);
+		rv_probe(rv);
+	} else if (!strcmp(kind, "cx")) {
+		f = rv_state(rv, "cx: ftruncate from %" PRIu64 " up to %" PRIu64,
+			     size, full);
+		set_size(f, rv->nblk, full);
+		rv_change(rv, true, size, full - size,
+			  "cx %" PRIu64, full);
+	} else if (!strcmp(kind, "cp") || !strcmp(kind, "cz")) {
+		bool punch = kind[1] == 'p';
+
+		pick_blocks(size, &b0, &nb);
+		f = rv_state(rv, "%s: fallocate %s of blocks %" PRIu64 "..%" PRIu64,
+			     kind, punch ? "PUNCH_HOLE" :
+			     "ZERO_RANGE", b0, b0 + nb - 1);
+		for (uint64_t b = b0; b < b0 + nb; b++)
+			f->b[b] = (struct stamp){ 0 };
+		rv_change(rv, true, b0 * PAGE, nb * PAGE,
+			  "%s %" PRIu64 " %" PRIu64 " %" PRIu64,
+			  kind, ++*gen, b0 * PAGE, nb * PAGE);
+	} else if (!strcmp(kind, "cc")) {
+		/* the range must end before EOF */
+		pick_blocks(size - PAGE, &b0, &nb);
+		f = rv_state(rv, "cc: fallocate COLLAPSE_RANGE of blocks %" PRIu64 "..%" PRIu64,
+			     b0, b0 + nb - 1);
+		for (uint64_t b = b0; b < rv->nblk; b++)
+			f->b[b] = b + nb < rv->nblk ?
+				  f->b[b + nb] :
+				  (struct stamp){ 0 };
+		f->size = size - nb * PAGE;
+		rv_change(rv, true, b0 * PAGE,
+			  f->size - b0 * PAGE,
+			  "cc %" PRIu64 " %" PRIu64,
+			  b0 * PAGE, nb * PAGE);
+		rv_probe(rv);
+	} else if (!strcmp(kind, "cr")) {
+		f = rv_state(rv, "cr: FICLONE of a file of gen %" PRIu64,
+			     ++*gen);
+		for (uint64_t b = 0; b < rv->nblk; b++)
+			f->b[b] = (struct stamp){ *gen, b, PAGE };
+		f->size = full;
+		rv_change(rv, true, 0, full, "cr %" PRIu64, *gen);
+	} else {
+		die("unknown change kind '%s'", kind);
+	}
+}
+
+/* The stamped file as the server made it: state 0, generation 1. */
+static void rv_init(struct revoke *rv)
+{
+	const uint64_t full = rv->c->size;
+	struct fstate *f;
+
+	if (full % PAGE || full < 16 * PAGE)
+		die("the MR must be whole blocks, at least 16 (is the server --stamped?)");
+	rv->nblk = full / PAGE;
+	rv->mtu = path_mtu(rv->c);
+	verify = false;		/* rv_check() does it */
+	f = rv_state(rv, "the file as made, gen 1");
+	for (uint64_t b = 0; b < rv->nblk; b++)
+		f->b[b] = (struct stamp){ 1, b, PAGE };
+	f->size = full;
+}
+
+static void rv_report(struct revoke *rv)
+{
+	printf("client: READs past EOF after truncate/collapse: %" PRIu64 " failed (then reconnected), %" PRIu64 " read zeros\n",
+	       rv->probe_err, rv->probe_zero);
+	printf("client: %" PRIu64 " blocks read across a change were old and new in whole %u-byte packets (an RDMA READ is not atomic across packets); no other mix\n",
+	       rv->torn, rv->mtu);
+}
+
+static void rv_free(struct revoke *rv)
+{
+	for (int k = 0; k < rv->nst; k++)
+		free(rv->st[k].b);
+	free(rv->st);
+}
+
 static void run_revoke(struct client *c, const char *host, int port,
 		       long rounds, char *summary, size_t sz)
 {
 	struct revoke rv = { .c = c, .host = host, .port = port };
-	const uint64_t full = c->size;
-	uint64_t gen = 1, b0, nb, ns;
-	struct fstate *f;
+	const char *kinds[64];
+	size_t nk = change_kinds(kinds, 64);
+	uint64_t gen = 1;
 	double t0 = now();
 
-	if (full % PAGE || full < 16 * PAGE)
-		die("the MR must be whole blocks, at least 16 (is the server --stamped?)");
-	rv.nblk = full / PAGE;
-	rv.mtu = path_mtu(c);
-	verify = false;		/* rv_check() does it */
-	f = rv_state(&rv, "the file as made, gen 1");
-	for (uint64_t b = 0; b < rv.nblk; b++)
-		f->b[b] = (struct stamp){ 1, b, PAGE };
-	f->size = full;
-
+	rv_init(&rv);
 	for (long round = 1; round <= rounds; round++) {
-		static const char *const all[] = {
-			"cw", "cm", "ct", "cx", "cp", "cz", "cc", "cx", "cr",
-		};
-		const char *kinds[64];
-		size_t nk = 0;
-
-		if (kinds_opt) {	/* a comma-separated list */
-			static char buf[256];
-			char *save = NULL;
-
-			snprintf(buf, sizeof(buf), "%s", kinds_opt);
-			for (char *t = strtok_r(buf, ",", &save); t && nk < 64;
-			     t = strtok_r(NULL, ",", &save))
-				kinds[nk++] = t;
-		} else {
-			for (; nk < sizeof(all) / sizeof(all[0]); nk++)
-				kinds[nk] = all[nk];
-		}
 		for (size_t k = 0; k < nk; k++) {
-			const char *kind = kinds[k];
-			uint64_t size = rv.st[rv.done].size;
-
 			/*
 			 * Back to disk (and the CMB) under traffic, then
 			 * every block mapped by the NIC once.
 			 */
 			rv_change(&rv, false, 0, 0, "cd");
 			rv_sweep(&rv);
-			if (strlen(kind) == 2 && kind[0] == 'c' &&
-			    strchr("wmonbafy", kind[1])) {
-				pick_blocks(size, &b0, &nb);
-				f = rv_state(&rv, "%s: %s gen %" PRIu64 " to blocks %" PRIu64 "..%" PRIu64,
-					     kind, write_path_name(kind[1]),
-					     ++gen, b0, b0 + nb - 1);
-				for (uint64_t b = b0; b < b0 + nb; b++)
-					f->b[b] = (struct stamp){ gen, b, PAGE };
-				rv_change(&rv, true, b0 * PAGE, nb * PAGE,
-					  "%s %" PRIu64 " %" PRIu64 " %" PRIu64,
-					  kind, gen, b0 * PAGE, nb * PAGE);
-			} else if (!strcmp(kind, "ct")) {
-				ns = size / 2 + rnd() % (size / 2);
-				if (rnd() % 4 == 0)
-					ns &= ~(PAGE - 1);	/* sometimes whole */
-				f = rv_state(&rv, "ct: ftruncate to %" PRIu64, ns);
-				set_size(f, rv.nblk, ns);
-				rv_change(&rv, true, ns & ~(PAGE - 1), PAGE,
-					  "ct %" PRIu64, ns);
-				rv_probe(&rv);
-			} else if (!strcmp(kind, "cx")) {
-				f = rv_state(&rv, "cx: ftruncate from %" PRIu64 " up to %" PRIu64,
-					     size, full);
-				set_size(f, rv.nblk, full);
-				rv_change(&rv, true, size, full - size,
-					  "cx %" PRIu64, full);
-			} else if (!strcmp(kind, "cp") || !strcmp(kind, "cz")) {
-				bool punch = kind[1] == 'p';
-
-				pick_blocks(size, &b0, &nb);
-				f = rv_state(&rv, "%s: fallocate %s of blocks %" PRIu64 "..%" PRIu64,
-					     kind, punch ? "PUNCH_HOLE" :
-					     "ZERO_RANGE", b0, b0 + nb - 1);
-				for (uint64_t b = b0; b < b0 + nb; b++)
-					f->b[b] = (struct stamp){ 0 };
-				rv_change(&rv, true, b0 * PAGE, nb * PAGE,
-					  "%s %" PRIu64 " %" PRIu64 " %" PRIu64,
-					  kind, ++gen, b0 * PAGE, nb * PAGE);
-			} else if (!strcmp(kind, "cc")) {
-				/* the range must end before EOF */
-				pick_blocks(size - PAGE, &b0, &nb);
-				f = rv_state(&rv, "cc: fallocate COLLAPSE_RANGE of blocks %" PRIu64 "..%" PRIu64,
-					     b0, b0 + nb - 1);
-				for (uint64_t b = b0; b < rv.nblk; b++)
-					f->b[b] = b + nb < rv.nblk ?
-						  f->b[b + nb] :
-						  (struct stamp){ 0 };
-				f->size = size - nb * PAGE;
-				rv_change(&rv, true, b0 * PAGE,
-					  f->size - b0 * PAGE,
-					  "cc %" PRIu64 " %" PRIu64,
-					  b0 * PAGE, nb * PAGE);
-				rv_probe(&rv);
-			} else if (!strcmp(kind, "cr")) {
-				f = rv_state(&rv, "cr: FICLONE of a file of gen %" PRIu64,
-					     ++gen);
-				for (uint64_t b = 0; b < rv.nblk; b++)
-					f->b[b] = (struct stamp){ gen, b, PAGE };
-				f->size = full;
-				rv_change(&rv, true, 0, full, "cr %" PRIu64, gen);
-			} else {
-				die("unknown change kind '%s'", kind);
-			}
+			rv_apply(&rv, kinds[k], &gen);
 			rv_sweep(&rv);
 		}
 		printf("client: round %ld: %" PRIu64 " blocks checked, %" PRIu64 " changes, %" PRIu64 " READs overlapped a change, %" PRIu64 " blocks of those torn at a packet boundary, %.1fs\n",
@@ -1883,15 +1944,68 @@ static void run_revoke(struct client *c, const char *host, int port,
 		       now() - t0);
 		fflush(stdout);
 	}
-	printf("client: READs past EOF after truncate/collapse: %" PRIu64 " failed (then reconnected), %" PRIu64 " read zeros\n",
-	       rv.probe_err, rv.probe_zero);
-	printf("client: %" PRIu64 " blocks read across a change were old and new in whole %u-byte packets (an RDMA READ is not atomic across packets); no other mix\n",
-	       rv.torn, rv.mtu);
+	rv_report(&rv);
 	snprintf(summary, sz, ": %" PRIu64 " blocks checked, %" PRIu64 " changes",
 		 rv.blocks, rv.changes);
-	for (int k = 0; k < rv.nst; k++)
-		free(rv.st[k].b);
-	free(rv.st);
+	rv_free(&rv);
+}
+
+/*
+ * soak (a bench, not a test): at least @reads READs of one block at
+ * random places, racing changes of random kinds; after every change the
+ * file goes back to disk (and the CMB) under traffic.  Every block is
+ * checked as in revoke; the first stale or foreign block ends the run.
+ * States no READ in flight can see any more are freed as it goes.
+ */
+static void run_soak(struct client *c, const char *host, int port,
+		     long reads, char *summary, size_t sz)
+{
+	struct revoke rv = { .c = c, .host = host, .port = port };
+	const char *kinds[64];
+	size_t nk = change_kinds(kinds, 64);
+	uint64_t gen = 1, posted = 0, per_change;
+	int freed = 0;
+	double t0 = now(), last = t0;
+
+	rv_init(&rv);
+	per_change = soak_per_change ? soak_per_change : 4096;
+	while (posted < (uint64_t)reads) {
+		uint64_t lim;
+
+		rv_change(&rv, false, 0, 0, "cd");
+		rv_apply(&rv, kinds[rnd() % nk], &gen);
+		/* one block each: the CMB's cost is per byte, the race per READ */
+		for (uint64_t i = 0; i < per_change; i++, posted++) {
+			lim = rv_limit(&rv) / PAGE;
+			rv_post(&rv, rnd() % lim * PAGE, PAGE);
+		}
+		/* no READ in flight sees a state before the oldest posted_at */
+		{
+			int floor = rv.done;
+
+			for (int i = 0; i < QDEPTH; i++)
+				if (c->req[i].busy && rv.posted_at[i] < floor)
+					floor = rv.posted_at[i];
+			for (; freed < floor; freed++) {
+				free(rv.st[freed].b);
+				rv.st[freed].b = NULL;
+			}
+		}
+		if (now() - last >= 30) {
+			last = now();
+			printf("client: soak: %" PRIu64 " READs, %" PRIu64 " changes, %.0f s\n",
+			       posted, rv.changes, last - t0);
+			fflush(stdout);
+		}
+	}
+	rv_drain(&rv);
+	rv_report(&rv);
+	printf("client: soak: %" PRIu64 " READs (%" PRIu64 " blocks) checked, %" PRIu64 " changes, %" PRIu64 " READs overlapped a change, 0 stale, 0 foreign, in %.1f s (%.0f READs/s)\n",
+	       posted, rv.blocks, rv.changes, rv.overlapped, now() - t0,
+	       posted / (now() - t0));
+	snprintf(summary, sz, ": %" PRIu64 " READs, %" PRIu64 " changes",
+		 posted, rv.changes);
+	rv_free(&rv);
 }
 
 /* Every byte of the remote MR once, checked against c->shadow. */
@@ -2209,6 +2323,11 @@ static int run_client(const char *host, int port, const char *test,
 		free(c.shadow);
 		c.shadow = NULL;
 		run_revoke(&c, host, port, count, summary, sizeof(summary));
+	} else if (!strcmp(test, "soak")) {
+		/* --count READs racing changes (a bench) */
+		free(c.shadow);
+		c.shadow = NULL;
+		run_soak(&c, host, port, count, summary, sizeof(summary));
 	} else {
 		die("unknown test %s", test);
 	}
@@ -2230,7 +2349,8 @@ int main(int argc, char **argv)
 		{ "count", 1, NULL, 'n' }, { "secs", 1, NULL, 'T' },
 		{ "p2pmem", 0, NULL, 'P' }, { "stamped", 0, NULL, 'F' },
 		{ "reply-early", 1, NULL, 'E' }, { "private", 0, NULL, 'V' },
-		{ "kinds", 1, NULL, 'K' },
+		{ "kinds", 1, NULL, 'K' }, { "until", 1, NULL, 'U' },
+		{ "per-change", 1, NULL, 'C' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct server s = { .seed = 1, .dfd = -1 };
@@ -2265,6 +2385,8 @@ int main(int argc, char **argv)
 		case 'E': s.early_ms = atoi(optarg); break;
 		case 'V': s.private = true; break;
 		case 'K': kinds_opt = optarg; break;
+		case 'U': until_path = optarg; break;
+		case 'C': soak_per_change = strtoull(optarg, NULL, 0); break;
 		case 'm': s.nmrs = atoi(optarg); break;
 		case 'b': bind_ip = optarg; break;
 		case 'p': port = atoi(optarg); break;

@@ -37,6 +37,14 @@ user_procs() {
 	done
 }
 
+# Kernel tunables a case may change (and put back only if it ends well):
+# their values at boot, written back after every case.
+sysctl_paths=(/proc/sys/fs/inotify/max_user_watches
+	/proc/sys/fs/inotify/max_user_instances
+	/proc/sys/fs/inotify/max_queued_events)
+declare -A sysctl_boot=()
+for f in "${sysctl_paths[@]}"; do read -r sysctl_boot[$f] < "$f"; done
+
 load_rdma() {
 	mp crc32_generic 2>/dev/null
 	for m in rdma_rxe ib_uverbs rdma_ucm; do mp "$m" || return 1; done
@@ -72,6 +80,10 @@ restore() {
 	else
 		rm -rf /tmp/* /tmp/.[!.]* /dev/shm/* 2>/dev/null
 	fi
+	local f
+	for f in "${!sysctl_boot[@]}"; do
+		echo "${sysctl_boot[$f]}" > "$f" || { echo "cannot put $f back"; return 1; }
+	done
 	sync
 	echo 3 > /proc/sys/vm/drop_caches
 	[ -e "/sys/class/infiniband/$RXE_DEV" ] || load_rdma > /dev/null 2>&1 ||

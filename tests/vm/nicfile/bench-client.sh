@@ -22,7 +22,7 @@ ib_row() { # LABEL
 }
 get_row() { # LABEL: one nicfile get (MB = 2^20 as perftest)
 	local j bw mpps
-	j=$($NF -o json -s "$MSG" -t "$DEPTH" get "$SERVER_IP:/x/big" /tmp/big) || { echo "get failed"; return 1; }
+	j=$($NF --output-format=json -s "$MSG" -o "$DEPTH" get "$SERVER_IP:/x/big" /tmp/big) || { echo "get failed"; return 1; }
 	echo "$j"
 	rm -f /tmp/big
 	read -r bw mpps <<< "$(awk -v b="$(json_field "$j" bytes)" -v s="$(json_field "$j" seconds)" -v m="$MSG" \
@@ -31,10 +31,10 @@ get_row() { # LABEL: one nicfile get (MB = 2^20 as perftest)
 }
 bench_row() { # LABEL
 	local j
-	j=$($NF -o json -w 60 -s "$MSG" -t "$DEPTH" -n "$ITERS" bench "$SERVER_IP:/x/big") || { echo "bench failed"; return 1; }
+	j=$($NF --output-format=json --wait 60 -s "$MSG" -o "$DEPTH" -n "$ITERS" bench "$SERVER_IP:/x/big") || { echo "bench failed"; return 1; }
 	echo "$j"
 	echo "RESULT nicfile bench ($(json_field "$j" mode))$1|$(row "$MSG" "$(json_field "$j" iterations)" \
-		"$(json_field "$j" bw_peak_MBps)" "$(json_field "$j" bw_avg_MBps)" "$(json_field "$j" msg_rate_Mpps)")"
+		"$(json_field "$j" bw_peak_MiBps)" "$(json_field "$j" bw_avg_MiBps)" "$(json_field "$j" msg_rate_Mpps)")"
 }
 wait_for "$R/modes" 300 || exit 1
 for ((n = 1; n <= $(< "$R/modes"); n++)); do

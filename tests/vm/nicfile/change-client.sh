@@ -3,7 +3,7 @@
 # status 4 ("changed") and no output file: never torn or stale data.
 . tests/vm/nicfile/common.sh
 wait_for "$R/server-ready" || exit 1
-$NF -w 60 stat "$SERVER_IP:/x/a" > /dev/null || { echo "server not reachable"; exit 1; }
+$NF --wait 60 stat "$SERVER_IP:/x/a" > /dev/null || { echo "server not reachable"; exit 1; }
 for what in overwrite:a truncate:b replace:c; do
 	op=${what%%:*} f=${what#*:}
 	$NF get --verify "$SERVER_IP:/x/$f" "/tmp/$f" 2> /tmp/err & pid=$!

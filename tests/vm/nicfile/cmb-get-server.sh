@@ -3,7 +3,8 @@
 # (written, synced, caches dropped) is fetched by the client.  Afterwards:
 # the file's page-cache residency and Cached grew by less than 1% of the
 # bytes served and, with a CMB, the pages came from it (odp_pages_cmb,
-# staged).  EXPECT_MODE: the registration mode nicfiled must log.
+# staged).  EXPECT_MODE: the registration mode nicfiled must log; REPEAT:
+# how many times the client fetches the file.
 . tests/vm/nicfile/common.sh
 . tests/vm/cmb-lib.sh
 mib=${FILE_MIB:-32}
@@ -35,7 +36,7 @@ touch "$R/go"
 wait_for "$R/client-done" 900 || exit 1
 pages1=$(cached_pages "$d/big") cached1=$(meminfo_kb Cached)
 [ "$EXPECT_MODE" = odp ] || cmb_counters
-served_kb=$((mib * 1024))
+served_kb=$((mib * 1024 * ${REPEAT:-1}))	# the client fetches it REPEAT times
 echo "file pages in the page cache: $pages0 -> $pages1; Cached: $cached0 -> $cached1 kB; served $served_kb kB"
 grep -q "registered x/big: .*mode $EXPECT_MODE" /tmp/nicfiled.log && ok "nicfiled registered big in mode $EXPECT_MODE" ||
 	fail "nicfiled did not register big in mode $EXPECT_MODE: $(grep 'registered x/big' /tmp/nicfiled.log)"

@@ -5,20 +5,20 @@
 . tests/vm/nicfile/common.sh
 wait_for "$R/go" 600 || exit 1
 want=$(cat "$R/expected")
-$NF -w 120 get --verify "$SERVER_IP:/x/big" /tmp/big && [ "$(sha256sum < /tmp/big | cut -d' ' -f1)" = "$want" ] &&
+$NF --wait 120 get --verify "$SERVER_IP:/x/big" /tmp/big && [ "$(sha256sum < /tmp/big | cut -d' ' -f1)" = "$want" ] &&
 	ok "first fetch verified" || fail "first fetch"
 touch "$R/reading"
 n=0
 until [ -e "$R/unbound" ]; do
 	[ -e "$R/server-failed" ] && break
-	if $NF -w 60 get "$SERVER_IP:/x/big" /tmp/big 2> /tmp/err; then
+	if $NF --wait 60 get "$SERVER_IP:/x/big" /tmp/big 2> /tmp/err; then
 		[ "$(sha256sum < /tmp/big | cut -d' ' -f1)" = "$want" ] || fail "fetch $n returned wrong data"
 	else
 		echo "fetch $n during the unbind ended with: $(tail -1 /tmp/err)"
 	fi
 	n=$((n + 1))
 done
-if $NF -w 60 get "$SERVER_IP:/x/big" /tmp/big 2> /tmp/err; then
+if $NF --wait 60 get "$SERVER_IP:/x/big" /tmp/big 2> /tmp/err; then
 	[ "$(sha256sum < /tmp/big | cut -d' ' -f1)" = "$want" ] && ok "fetch after the unbind still returned the right data (page cache)" ||
 		fail "fetch after the unbind returned wrong data"
 else

@@ -6,7 +6,7 @@
 . tests/vm/cmb-lib.sh
 d=$NICFILE_MNT/x
 mkdir -p "$d"
-make_big "$d/big" 16
+make_big "$d/big" 4
 sha256sum "$d/big" | cut -d' ' -f1 > "$R/expected"
 sync
 echo 3 > /proc/sys/vm/drop_caches

@@ -4,7 +4,7 @@
 # file behind, and neither may hang.
 . tests/vm/nicfile/common.sh
 wait_for "$R/up1" || exit 1
-$NF -w 60 stat "$SERVER_IP:/x/big" > /dev/null || { echo "server not reachable"; exit 1; }
+$NF --wait 60 stat "$SERVER_IP:/x/big" > /dev/null || { echo "server not reachable"; exit 1; }
 # round 1: get
 t0=$SECONDS
 $NF get "$SERVER_IP:/x/big" /tmp/big 2> /tmp/err & pid=$!

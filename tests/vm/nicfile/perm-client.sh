@@ -12,7 +12,7 @@ for p in "/x/secret" "/x/private/f"; do
 done
 for port in 18516 18611; do
 	rm -f /tmp/public
-	$NF -p $port -o json get --verify "$SERVER_IP:/x/public" /tmp/public > /tmp/get.json; rc=$?
+	$NF -p $port --output-format=json get --verify "$SERVER_IP:/x/public" /tmp/public > /tmp/get.json; rc=$?
 	mode=$(sed -n 's/.*"mode": "\([^"]*\)".*/\1/p' /tmp/get.json)
 	[ $rc = 0 ] && [ "$(sha256sum < /tmp/public | cut -d' ' -f1)" = "$(cat "$R/public.sha256")" ] &&
 		ok "port $port: public file served, mode $mode" || fail "port $port: get status $rc"

@@ -3,7 +3,7 @@
 # status 1 and a clear message, nothing is written, nothing hangs.
 . tests/vm/nicfile/common.sh
 wait_for "$R/server-ready" || exit 1
-$NF -w 60 stat "$SERVER_IP:/x/ok" > /dev/null || { echo "server not reachable"; exit 1; }
+$NF --wait 60 stat "$SERVER_IP:/x/ok" > /dev/null || { echo "server not reachable"; exit 1; }
 refuse() { # PATH MESSAGE-PATTERN
 	local rc
 	timeout 30 $NF get "$SERVER_IP:$1" /tmp/out 2> /tmp/err; rc=$?

@@ -6,7 +6,7 @@ wait_for "$R/server-ready" || exit 1
 H=$SERVER_IP
 while read -r sum name; do
 	t0=$(date +%s.%N)
-	out=$($NF -w 60 -o json get --verify "$H:/x/$name" "/tmp/$name") || { fail "get $name (status $?)"; continue; }
+	out=$($NF --wait 60 --output-format=json get --verify "$H:/x/$name" "/tmp/$name") || { fail "get $name (status $?)"; continue; }
 	t1=$(date +%s.%N)
 	got=$(sha256sum < "/tmp/$name" | cut -d' ' -f1)
 	[ "$got" = "$sum" ] && ok "get $name ($(stat -c %s "/tmp/$name") bytes, $(echo "$t1 - $t0" | bc) s): $out" ||
@@ -19,9 +19,9 @@ got=$($NF cat "$H:/x/f4097" | sha256sum | cut -d' ' -f1)
 [ "$got" = "$want" ] && ok "cat f4097" || fail "cat f4097: $got"
 # stat and ls, both output formats.
 $NF stat "$H:/x/big" || fail "stat"
-$NF -o json stat "$H:/x/f1" | grep -q '"size": 1,' && ok "stat json" || fail "stat json"
+$NF --output-format=json stat "$H:/x/f1" | grep -q '"size": 1,' && ok "stat json" || fail "stat json"
 $NF ls "$H:/x" | grep -q ' f4095$' && ok "ls" || fail "ls"
-n=$($NF -o json ls "$H:/x" | grep -o '"name"' | wc -l)
+n=$($NF --output-format=json ls "$H:/x" | grep -o '"name"' | wc -l)
 [ "$n" = 7 ] && ok "ls json: 7 entries" || fail "ls json: $n entries"
 $NF ls "$H:/" | grep -q 'x/' && ok "ls of the exports" || fail "ls of the exports"
 # Default destination: the remote name in the current directory.
@@ -29,8 +29,8 @@ $NF ls "$H:/" | grep -q 'x/' && ok "ls of the exports" || fail "ls of the export
 # The server grants the READ depth asked for: a server that granted one
 # responder resource once serialized every client's READs.
 for t in 16 5; do
-	j=$($NF -o json -s 65536 -t $t -n 64 bench "$H:/x/big") || { fail "bench -t $t"; continue; }
-	echo "$j" | grep -q "\"depth\": $t," && ok "bench -t $t: $t READs in flight" || fail "bench -t $t: $j"
+	j=$($NF --output-format=json -s 65536 -o $t -n 64 bench "$H:/x/big") || { fail "bench -o $t"; continue; }
+	echo "$j" | grep -q "\"depth\": $t," && ok "bench -o $t: $t READs in flight" || fail "bench -o $t: $j"
 done
 # Errors: missing file, exit status 1 and a clear message.
 $NF get "$H:/x/nope" /tmp/nope 2>/tmp/err; rc=$?
