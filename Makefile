@@ -1,7 +1,7 @@
 # nicfile — top-level Makefile.
 #   make demo   boot the two-VM test bed and run the main end-to-end job
 #   make test   every test (host + VM); ends with "N passed, N failed"
-#   make test-pmr  the CMB tests again, each bed's CMB turned into a PMR
+#   make test-pmr  only the CMB tests on PMR-only beds (make test runs them too)
 #   make bench  benchmarks (bench/), separate from the tests
 #   make fuzz   the long fuzz runs (request handler, message parser), host only
 # Both install what they need (make deps) and build the kernel (make kernel).
