@@ -34,6 +34,7 @@ demo: deps kernel userland
 
 bench: deps kernel userland
 	@bench/run
+	@bench/devmem
 
 # The long fuzz runs (host only): 10^7 sessions of nicfiled's request handler
 # (NICFILE_FUZZ_RUNS to change), then the message parser for 10 minutes.
