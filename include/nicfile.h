@@ -43,10 +43,11 @@ enum nicfile_mode {
 	NICFILE_MODE_ODP_CMB = 0,  /* ODP, pages served from the NVMe CMB */
 	NICFILE_MODE_ODP = 1,      /* ODP on the page cache */
 	NICFILE_MODE_PINNED = 2,   /* classic pinned registration */
+	NICFILE_MODE_ODP_PMR = 3,  /* ODP, pages served from the NVMe PMR (first) */
 	NICFILE_MODE_COUNT
 };
 
-/* "odp-cmb", "odp", "pinned"; "unknown" for anything else. */
+/* "odp-cmb", "odp", "pinned", "odp-pmr"; "unknown" for anything else. */
 const char *nicfile_mode_name(int mode);
 
 /* Message for a negative errno value returned by this library. */
@@ -64,7 +65,7 @@ struct nicfile_region;
 /* Flags for nicfile_region_register(). */
 #define NICFILE_REG_NO_ODP      (1u << 0)  /* skip the ODP modes, pin */
 #define NICFILE_REG_NO_PREFAULT (1u << 1)  /* ODP: do not read the file in before registering */
-#define NICFILE_REG_NO_CMB      (1u << 2)  /* ODP on the page cache even where the CMB could serve */
+#define NICFILE_REG_NO_CMB      (1u << 2)  /* ODP on the page cache even where device memory (CMB, PMR) could serve */
 
 /*
  * Map @fd (a regular file open for reading) read-only and shared, and

@@ -45,7 +45,7 @@ static int setup_device(struct server *s, struct ibv_context *verbs)
 		 ibv_get_device_name(verbs->device), odp ? "supported" : "not supported",
 		 access("/sys/kernel/mm/peer_block_cache", F_OK) ? "absent" : "present",
 		 odp && !(s->files.reg_flags & NICFILE_REG_NO_ODP) ?
-		 "odp-cmb where the file's device has a CMB, else odp (fallback pinned)" : "pinned");
+		 "odp-pmr or odp-cmb where the file's device has a PMR or CMB, else odp (fallback pinned)" : "pinned");
 	return 0;
 }
 

@@ -11,6 +11,7 @@ const char *nicfile_mode_name(int mode)
 	case NICFILE_MODE_ODP_CMB: return "odp-cmb";
 	case NICFILE_MODE_ODP: return "odp";
 	case NICFILE_MODE_PINNED: return "pinned";
+	case NICFILE_MODE_ODP_PMR: return "odp-pmr";
 	}
 	return "unknown";
 }

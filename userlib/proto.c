@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include "nicfile.h"
 #include "proto.h"
 
 /* ------------------------------------------------------------ writer */
@@ -253,7 +254,7 @@ static int decode_body(struct rbuf *r, struct nf_msg *m)
 		m->u.open_rep.mtime_ns = (int64_t)get64(r);
 		if (r->why)
 			break;
-		if (m->u.open_rep.mode > 2)
+		if (m->u.open_rep.mode >= NICFILE_MODE_COUNT)
 			fail(r, "OPEN reply has an unknown registration mode");
 		else if (m->u.open_rep.addr + m->u.open_rep.length < m->u.open_rep.addr)
 			fail(r, "OPEN reply region wraps around the address space");
@@ -265,7 +266,7 @@ static int decode_body(struct rbuf *r, struct nf_msg *m)
 		m->u.stat_rep.ftype = get8(r);
 		m->u.stat_rep.generation = get64(r);
 		m->u.stat_rep.mode = (int8_t)get8(r);
-		if (!r->why && (m->u.stat_rep.mode < -1 || m->u.stat_rep.mode > 2))
+		if (!r->why && (m->u.stat_rep.mode < -1 || m->u.stat_rep.mode >= NICFILE_MODE_COUNT))
 			fail(r, "STAT reply has an unknown registration mode");
 		break;
 	case NF_LIST_REP:

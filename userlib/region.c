@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * region.c - register an mmap'd file for remote reads, best mode first:
- * ODP from the NVMe CMB, ODP on the page cache, pinned.
+ * ODP from NVMe device memory (PMR, CMB), ODP on the page cache, pinned.
  *
  * The mapping is PROT_READ + MAP_SHARED and the MR gets
  * IBV_ACCESS_REMOTE_READ only: 6.12 refuses a writable long-term pin of an
@@ -44,29 +44,33 @@ static int device_has_rc_read_odp(struct ibv_context *ctx)
 }
 
 /*
- * ODP from the CMB: the kernel's peer block cache exists, the file lives on
- * XFS (the filesystem that implements device_map), and the block device
- * sits below a PCI device that publishes p2pmem (an NVMe CMB).  The sysfs
- * path of the block device leads up through its parents to that device.
+ * ODP from device memory: the kernel's peer block cache exists, the file
+ * lives on XFS (the filesystem that implements device_map), and the block
+ * device sits below a PCI device that publishes p2pmem (an NVMe CMB or
+ * PMR).  The sysfs path of the block device leads up through its parents
+ * to that device.  Which memory the cache draws from first is in
+ * providers/<PCI name> (doc/cmb.md): "pmr ..." gives odp-pmr; a kernel
+ * without that file only knows the CMB.
  */
 #define XFS_MAGIC 0x58465342
 #define PEER_CACHE_SYSFS "/sys/kernel/mm/peer_block_cache"
 
-static int file_has_cmb_device_map(int fd)
+/* The device-memory mode for @fd (NICFILE_MODE_ODP_CMB or _PMR), or -1. */
+static int file_device_memory_mode(int fd)
 {
-	char link[64], path[PATH_MAX], probe[PATH_MAX + 32];
+	char link[64], path[PATH_MAX], probe[PATH_MAX + 32], kind[8] = "";
 	struct statfs sfs;
 	struct stat st;
 	char *slash;
 
 	if (access(PEER_CACHE_SYSFS, F_OK))
-		return 0;
+		return -1;
 	if (fstatfs(fd, &sfs) || sfs.f_type != XFS_MAGIC || fstat(fd, &st))
-		return 0;
+		return -1;
 	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u",
 		 major(st.st_dev), minor(st.st_dev));
 	if (!realpath(link, path))
-		return 0;
+		return -1;
 	while ((slash = strrchr(path, '/')) && slash != path) {
 		FILE *f;
 		int published = 0;
@@ -76,11 +80,20 @@ static int file_has_cmb_device_map(int fd)
 		if (f) {
 			published = fgetc(f) == '1';
 			fclose(f);
-			return published;
+			if (!published)
+				return -1;
+			snprintf(probe, sizeof(probe), PEER_CACHE_SYSFS "/providers/%s", slash + 1);
+			f = fopen(probe, "r");
+			if (f) {
+				if (!fgets(kind, sizeof(kind), f))
+					kind[0] = '\0';
+				fclose(f);
+			}
+			return strncmp(kind, "pmr", 3) ? NICFILE_MODE_ODP_CMB : NICFILE_MODE_ODP_PMR;
 		}
 		*slash = '\0';
 	}
-	return 0;
+	return -1;
 }
 
 /*
@@ -156,19 +169,19 @@ int nicfile_region_register(struct ibv_pd *pd, int fd, unsigned flags,
 	}
 	r->mode = NICFILE_MODE_PINNED;
 	if (odp) {
-		int cmb = !(flags & NICFILE_REG_NO_CMB) && file_has_cmb_device_map(fd);
+		int dev = (flags & NICFILE_REG_NO_CMB) ? -1 : file_device_memory_mode(fd);
 		/*
 		 * rxe's ODP registration records the pages already present, and
 		 * a page found at registration never faults later; a NIC fault
 		 * costs far more than reading the page in first. So populate
-		 * first (best effort), then register. Not with a CMB behind the
-		 * file: there the point is to keep the data out of the page cache.
+		 * first (best effort), then register. Not with device memory behind
+		 * the file: there the point is to keep the data out of the page cache.
 		 */
-		if (!cmb && !(flags & NICFILE_REG_NO_PREFAULT))
+		if (dev < 0 && !(flags & NICFILE_REG_NO_PREFAULT))
 			populate_pages(r->map, r->map_len);
 		r->mr = reg_zero_based(pd, r->map, r->map_len, NICFILE_MODE_ODP);
 		if (r->mr)
-			r->mode = cmb ? NICFILE_MODE_ODP_CMB : NICFILE_MODE_ODP;
+			r->mode = dev >= 0 ? dev : NICFILE_MODE_ODP;
 	}
 	if (!r->mr) {
 		r->mr = reg_zero_based(pd, r->map, r->map_len, NICFILE_MODE_PINNED);
@@ -222,7 +235,7 @@ int nicfile_region_reg_mr(const struct nicfile_region *r, struct ibv_pd *pd, str
 		return errno ? -errno : -EIO;
 	/*
 	 * An ODP MR starts with no pages of its own that registration did not
-	 * find in the page table (none for odp-cmb): without this every peer
+	 * find in the page table (none for odp-cmb, odp-pmr): without this every peer
 	 * would fault every page on its first READ, once per MR.
 	 */
 	if (r->mode != NICFILE_MODE_PINNED)
@@ -254,8 +267,8 @@ int nicfile_region_prefetch(struct nicfile_region *r, uint64_t off, uint64_t len
 		int rc = ibv_advise_mr(r->pd, IBV_ADVISE_MR_ADVICE_PREFETCH,
 				       IBV_ADVISE_MR_FLAG_FLUSH, &sge, 1);
 		if (rc == EOPNOTSUPP || rc == ENOSYS || rc == EINVAL) {
-			/* Populating would fill the page cache the CMB spares. */
-			if (r->mode == NICFILE_MODE_ODP_CMB)
+			/* Populating would fill the page cache device memory spares. */
+			if (r->mode == NICFILE_MODE_ODP_CMB || r->mode == NICFILE_MODE_ODP_PMR)
 				return 0;
 			return populate_pages((const uint8_t *)r->map + off, (size_t)len);
 		}

@@ -145,6 +145,8 @@ static void roundtrip(const char *seed_dir)
 }
 
 static void p_badmode(struct nf_msg *m) { m->u.open_rep.mode = 7; }
+static void p_pmrmode(struct nf_msg *m) { m->u.open_rep.mode = 3; }   /* odp-pmr */
+static void p_statpmr(struct nf_msg *m) { m->u.stat_rep.mode = 3; }
 static void p_wrap(struct nf_msg *m) { m->u.open_rep.addr = ~0ull - 10; m->u.open_rep.length = 100; }
 static void p_statmode(struct nf_msg *m) { m->u.stat_rep.mode = 5; }
 static void p_reason(struct nf_msg *m) { m->u.notify.reason = 9; }
@@ -222,6 +224,10 @@ static void malformed(void)
 	memcpy(buf, good, (size_t)n); set32(buf + NF_HDR_LEN, 0); reject("ERROR with status 0", buf, (size_t)n);
 	/* 12. field values out of range */
 	reject("OPEN reply bad mode", buf, patched(NF_OPEN_REP, buf, p_badmode));
+	n = (int)patched(NF_OPEN_REP, buf, p_pmrmode);
+	CHECK(nf_decode(buf, (size_t)n, &m, NULL) == 0 && m.u.open_rep.mode == 3, "OPEN reply mode odp-pmr refused");
+	n = (int)patched(NF_STAT_REP, buf, p_statpmr);
+	CHECK(nf_decode(buf, (size_t)n, &m, NULL) == 0 && m.u.stat_rep.mode == 3, "STAT reply mode odp-pmr refused");
 	reject("OPEN reply wraps", buf, patched(NF_OPEN_REP, buf, p_wrap));
 	reject("STAT reply bad mode", buf, patched(NF_STAT_REP, buf, p_statmode));
 	reject("NOTIFY bad reason", buf, patched(NF_NOTIFY, buf, p_reason));

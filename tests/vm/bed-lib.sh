@@ -2,15 +2,44 @@
 # (sourced on the host): the bed's shape, booting the two VMs, reading their
 # consoles, and the verdict of one case.
 #
-# The caller sets: top, run (the run directory), cmb_mb, mem, and an array
-# qpids; bed_boot_pair adds the two QEMU pids to it.
+# The caller sets: top, run (the run directory), cmb_mb, pmr_mb, mem, and an
+# array qpids; bed_boot_pair adds the two QEMU pids to it.
 
 kdir=$top/build/kernel
 
 bed_fail() { echo "pair: FAIL: $*"; exit 1; }
 
 # The shape of a bed, as a string two beds can be compared by.
-bed_shape() { echo "cmb_mb=$cmb_mb mem=$mem"; }
+bed_shape() { echo "cmb_mb=$cmb_mb pmr_mb=$pmr_mb mem=$mem"; }
+
+# Check the device-memory sizes (after bed_devmem_override); prints the
+# complaint and returns 1 when one is wrong.
+bed_check_devmem() {
+	local what n
+	for what in cmb pmr; do
+		[ $what = cmb ] && n=$cmb_mb || n=$pmr_mb
+		[ "$n" = 0 ] && continue
+		[[ $n =~ ^[0-9]+$ ]] && [ "$n" -ge 2 ] && [ $((n & (n - 1))) = 0 ] ||
+			{ echo "--$what-mb must be a power of two >= 2 (QEMU's rule), got '$n'"; return 1; }
+	done
+}
+
+# NICFILE_DEVMEM=pmr runs a bed's device memory as a PMR instead of a CMB:
+# a bed with a CMB of N MiB (and no PMR) gets a PMR of N MiB and no CMB, so
+# that the CMB tests run on PMR-only beds of the same sizes
+# (NICFILE_DEVMEM=pmr tests/run cmb-).  Beds without a CMB stay as they are.
+# Applied by tests/vm/pair and tests/vm/session alike, after their options.
+bed_devmem_override() {
+	case ${NICFILE_DEVMEM:-cmb} in
+	cmb) ;;
+	pmr)
+		if [ "$cmb_mb" != 0 ]; then
+			[ "$pmr_mb" = 0 ] && pmr_mb=$cmb_mb
+			cmb_mb=0
+		fi ;;
+	*) echo "NICFILE_DEVMEM must be cmb or pmr, got '$NICFILE_DEVMEM'"; return 1 ;;
+	esac
+}
 
 bed_check_host() {
 	command -v qemu-system-x86_64 >/dev/null || bed_fail "qemu-system-x86_64 not found (run 'make deps')"
@@ -45,15 +74,21 @@ print(*[x.getsockname()[1] for x in s])') || bed_fail "cannot find free UDP port
 			printf 'SERVER_IP=192.0.2.1\nCLIENT_IP=192.0.2.2\nRXE_DEV=rxe0\n'
 			printf 'NICFILE_CLIENT_DELAY=%q\n' "$client_delay"
 			printf 'NICFILE_SESSION_MODE=%q\n' "$session"
+			# The server's device memory, in MiB (0: none).
+			printf 'NICFILE_CMB_MB=%q\nNICFILE_PMR_MB=%q\n' "$cmb_mb" "$pmr_mb"
 			[ "$role" = server ] && printf 'NICFILE_MNT=/mnt\n'
 		} > "$run/$role.env"
 	done
 	local nvme=(-drive "file=$run/nvme.img,if=none,id=nvm,format=raw,cache=unsafe")
-	if [ "$cmb_mb" != 0 ]; then
-		nvme+=(-device "nvme,serial=nicfile0,drive=nvm,cmb_size_mb=$cmb_mb")
-	else
-		nvme+=(-device "nvme,serial=nicfile0,drive=nvm")
+	local dev="nvme,serial=nicfile0,drive=nvm"
+	[ "$cmb_mb" != 0 ] && dev+=",cmb_size_mb=$cmb_mb"
+	# The PMR: RAM-backed (nothing relies on it persisting), in BAR 4 of
+	# the guest.
+	if [ "$pmr_mb" != 0 ]; then
+		nvme+=(-object "memory-backend-ram,id=pmr0,size=${pmr_mb}M")
+		dev+=",pmrdev=pmr0"
 	fi
+	nvme+=(-device "$dev")
 	[ -n "${NICFILE_BOOTS:-}" ] && echo "$(bed_shape) $run" >> "$NICFILE_BOOTS"
 	_bed_boot server 52:54:00:6e:66:01 "$p_srv" "$p_cli" "${nvme[@]}"
 	_bed_boot client 52:54:00:6e:66:02 "$p_cli" "$p_srv"

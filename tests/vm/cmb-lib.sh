@@ -14,7 +14,7 @@ cmb_counters() {
 	for f in faults pages_cmb pages_host pages_invalidated; do
 		printf ' odp_%s=%s' $f "$(odp_stat $f)"
 	done
-	for f in blocks staged hits declined evictions revoked stage_errors stale; do
+	for f in blocks staged staged_cmb staged_pmr hits declined evictions revoked stage_errors stale; do
 		printf ' %s=%s' $f "$(pbc_stat $f)"
 	done
 	printf ' p2pmem_available=%s\n' "$(p2pmem_available 2>/dev/null)"

@@ -3,11 +3,21 @@
 # (written, synced, caches dropped) is fetched by the client.  Afterwards:
 # the file's page-cache residency and Cached grew by less than 1% of the
 # bytes served and, with a CMB, the pages came from it (odp_pages_cmb,
-# staged).  EXPECT_MODE: the registration mode nicfiled must log; REPEAT:
-# how many times the client fetches the file.
+# staged, and staged_cmb or staged_pmr for the memory that served).
+# EXPECT_MODE: the registration mode nicfiled must log (odp-cmb on a bed
+# with a PMR, NICFILE_DEVMEM=pmr, means odp-pmr: the peer block cache
+# draws from the PMR first, doc/cmb.md); REPEAT: how many times the
+# client fetches the file.
 . tests/vm/nicfile/common.sh
 . tests/vm/cmb-lib.sh
 mib=${FILE_MIB:-32}
+[ "$EXPECT_MODE" = odp-cmb ] && [ "${NICFILE_PMR_MB:-0}" != 0 ] && EXPECT_MODE=odp-pmr
+# The memory that must serve, and the other one.
+case $EXPECT_MODE in
+odp-cmb) mem=cmb other=pmr ;;
+odp-pmr) mem=pmr other=cmb ;;
+*) mem= other= ;;
+esac
 d=$NICFILE_MNT/x
 mkdir -p "$d"
 make_big "$d/big" "$mib"
@@ -31,6 +41,10 @@ pages0=$(cached_pages "$d/big"); cmb_counters > /dev/null 2>&1
 pages0=$(cached_pages "$d/big") cached0=$(meminfo_kb Cached)
 cmb0=$(odp_stat pages_cmb 2>/dev/null || echo 0)
 staged0=$(pbc_stat staged 2>/dev/null || echo 0)
+if [ -n "$mem" ]; then
+	mem0=$(pbc_stat staged_$mem 2>/dev/null || echo 0)
+	other0=$(pbc_stat staged_$other 2>/dev/null || echo 0)
+fi
 [ "$EXPECT_MODE" = odp ] || cmb_counters
 touch "$R/go"
 wait_for "$R/client-done" 900 || exit 1
@@ -40,7 +54,7 @@ served_kb=$((mib * 1024 * ${REPEAT:-1}))	# the client fetches it REPEAT times
 echo "file pages in the page cache: $pages0 -> $pages1; Cached: $cached0 -> $cached1 kB; served $served_kb kB"
 grep -q "registered x/big: .*mode $EXPECT_MODE" /tmp/nicfiled.log && ok "nicfiled registered big in mode $EXPECT_MODE" ||
 	fail "nicfiled did not register big in mode $EXPECT_MODE: $(grep 'registered x/big' /tmp/nicfiled.log)"
-if [ "$EXPECT_MODE" = odp-cmb ]; then
+if [ -n "$mem" ]; then
 	[ $(((pages1 - pages0) * 4)) -lt $((served_kb / 100)) ] && ok "file pages cached grew by $((pages1 - pages0))" ||
 		fail "file pages in the page cache grew from $pages0 to $pages1"
 	[ $((cached1 - cached0)) -lt $((served_kb / 100)) ] && ok "Cached grew by $((cached1 - cached0)) kB" ||
@@ -49,6 +63,17 @@ if [ "$EXPECT_MODE" = odp-cmb ]; then
 	[ $((cmb1 - cmb0)) -ge $((mib * 256)) ] && ok "odp_pages_cmb +$((cmb1 - cmb0)) (file: $((mib * 256)) pages)" ||
 		fail "odp_pages_cmb grew by $((cmb1 - cmb0)), want >= $((mib * 256))"
 	[ $((staged1 - staged0)) -gt 0 ] && ok "peer cache staged +$((staged1 - staged0))" || fail "peer cache staged nothing"
+	# Which memory: staged_cmb and staged_pmr split staged.  The other
+	# memory, if the bed has it, takes nothing while this one has room.
+	mem1=$(pbc_stat staged_$mem) other1=$(pbc_stat staged_$other)
+	[ -n "$mem1" ] && [ $((mem1 - mem0)) -gt 0 ] && ok "staged_$mem +$((mem1 - mem0))" ||
+		fail "staged_$mem: ${mem0:-none} -> ${mem1:-none}: nothing staged in the ${mem^^}"
+	room=${NICFILE_PMR_MB:-0}
+	[ $mem = cmb ] && room=${NICFILE_CMB_MB:-0}
+	if [ "$mib" -lt "$room" ]; then
+		[ -n "$other1" ] && [ "$other1" = "$other0" ] && ok "staged_$other unchanged ($other1)" ||
+			fail "staged_$other: $other0 -> ${other1:-none}: the ${other^^} took blocks while the ${mem^^} had room"
+	fi
 	if [ -n "${PRESSURE:-}" ]; then
 		ev=$(pbc_stat evictions)
 		[ "$ev" -gt 0 ] && ok "peer cache evictions: $ev" || fail "no eviction under CMB pressure"
