@@ -20,6 +20,10 @@
  *   cp G OFF LEN | cz G OFF LEN   fallocate punch hole | zero range (the
  *                  blocks read as zeros; G only names the change)
  *   cc OFF LEN     fallocate collapse range
+ *   ci OFF LEN     fallocate insert range
+ *   cu G OFF LEN   unshare: the range cloned into a scratch file, unshared
+ *                  in ours, then its old blocks rewritten with G there
+ *   ce G OFF LEN   FIDEDUPERANGE of a scratch copy onto the range
  *   cr G           FICLONE of a fresh file of generation G onto the file
  *   cd             (no change) write back and drop the file's page cache
  * Client: connects both, runs one scenario of remote READs (and WRITEs)
@@ -456,6 +460,78 @@ static int write_path(struct server *s, char path, const uint8_t *buf,
  * (@path 'f') or copy_file_range(2) ('y') from a new file of that
  * generation.  Returns 0 or -1 with errno set.
  */
+/*
+ * Changes of the block map that keep the data (cu, ce): the range moves to
+ * other blocks, and its old blocks then belong to another file.
+ *   cu  the range is cloned into a scratch file (now shared), unshared in
+ *       ours (fallocate UNSHARE_RANGE: ours gets new blocks), and the
+ *       scratch file, sole owner of the old blocks, rewrites them in place
+ *       with generation @gen, which our file never holds: a NIC still on
+ *       the old blocks would read it.
+ *   ce  a scratch file with the same bytes is deduplicated onto ours
+ *       (FIDEDUPERANGE: ours now shares the scratch file's blocks, its old
+ *       ones are freed).
+ * Returns 0 or -1 with errno set.
+ */
+static int share_path(struct server *s, char path, uint64_t gen,
+		      uint64_t off, uint64_t len)
+{
+	char tmp[4096];
+	uint8_t *buf = malloc(len);
+	int fd, r = -1, e = EIO;
+
+	snprintf(tmp, sizeof(tmp), "%s.share", s->file);
+	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || !buf)
+		goto out;
+	if (path == 'u') {
+		struct file_clone_range fcr = {
+			.src_fd = s->wfd, .src_offset = off,
+			.src_length = len, .dest_offset = off,
+		};
+
+		if (ioctl(fd, FICLONERANGE, &fcr) ||
+		    fallocate(s->wfd, FALLOC_FL_UNSHARE_RANGE | FALLOC_FL_KEEP_SIZE,
+			      (off_t)off, (off_t)len))
+			goto err;
+		/* the change has returned: now reuse the old blocks */
+		stamp_range(buf, gen, off, len);
+		if (pwrite(fd, buf, len, (off_t)off) != (ssize_t)len || fsync(fd))
+			goto err;
+	} else {
+		struct {
+			struct file_dedupe_range r;
+			struct file_dedupe_range_info info;
+		} d = {
+			.r = { .src_offset = off, .src_length = len, .dest_count = 1 },
+			.info = { .dest_fd = s->wfd, .dest_offset = off },
+		};
+
+		if (pread(s->wfd, buf, len, (off_t)off) != (ssize_t)len ||
+		    pwrite(fd, buf, len, (off_t)off) != (ssize_t)len || fsync(fd) ||
+		    ioctl(fd, FIDEDUPERANGE, &d))
+			goto err;
+		if (d.info.status != FILE_DEDUPE_RANGE_SAME ||
+		    d.info.bytes_deduped != len) {
+			e = d.info.status < 0 ? -d.info.status : EIO;
+			goto out;
+		}
+	}
+	r = 0;
+	goto out;
+err:
+	e = errno;
+out:
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+	free(buf);
+	if (r)
+		errno = e;
+	return r;
+}
+
 static int remap_path(struct server *s, char path, uint64_t gen,
 		      uint64_t off, uint64_t len)
 {
@@ -598,6 +674,14 @@ static bool stamped_command(struct server *s, int cfd, const char *line)
 		   range_ok(off, len)) {
 		r = fallocate(s->wfd, FALLOC_FL_COLLAPSE_RANGE, (off_t)off,
 			      (off_t)len);
+	} else if (sscanf(line, "ci %" SCNu64 " %" SCNu64, &off, &len) == 2 &&
+		   range_ok(off, len)) {
+		r = fallocate(s->wfd, FALLOC_FL_INSERT_RANGE, (off_t)off,
+			      (off_t)len);
+	} else if (sscanf(line, "c%c %" SCNu64 " %" SCNu64 " %" SCNu64, &path,
+			  &g, &off, &len) == 4 && strchr("ue", path) &&
+		   range_ok(off, len)) {
+		r = share_path(s, path, g, off, len);
 	} else if (sscanf(line, "cr %" SCNu64, &g) == 1) {
 		/* a whole new file in the same filesystem, cloned onto ours */
 		char tmp[4096];
@@ -1789,7 +1873,7 @@ static const char *write_path_name(char path)
 }
 
 static const char *const all_kinds[] = {
-	"cw", "cm", "ct", "cx", "cp", "cz", "cc", "cx", "cr",
+	"cw", "cm", "ct", "cx", "cp", "cz", "cc", "ci", "cu", "ce", "cx", "cr",
 };
 
 /* The change kinds to run: --kinds, or all of all_kinds in order. */
@@ -1874,6 +1958,35 @@ static void rv_apply(struct revoke *rv, const char *kind, uint64_t *gen)
 			  "cc %" PRIu64 " %" PRIu64,
 			  b0 * PAGE, nb * PAGE);
 		rv_probe(rv);
+	} else if (!strcmp(kind, "ci")) {
+		/* the file grows: make room inside the MR first if none */
+		if (size + PAGE > full) {
+			rv_apply(rv, "cc", gen);
+			return;
+		}
+		pick_blocks(size - PAGE, &b0, &nb);
+		if (nb > (full - size) / PAGE)
+			nb = (full - size) / PAGE;
+		f = rv_state(rv, "ci: fallocate INSERT_RANGE of %" PRIu64 " blocks at block %" PRIu64,
+			     nb, b0);
+		for (uint64_t b = rv->nblk; b-- > b0 + nb;)
+			f->b[b] = f->b[b - nb];
+		for (uint64_t b = b0; b < b0 + nb; b++)
+			f->b[b] = (struct stamp){ 0 };
+		f->size = size + nb * PAGE;
+		rv_change(rv, true, b0 * PAGE, f->size - b0 * PAGE,
+			  "ci %" PRIu64 " %" PRIu64, b0 * PAGE, nb * PAGE);
+		rv_probe(rv);
+	} else if (!strcmp(kind, "cu") || !strcmp(kind, "ce")) {
+		/* the data stays; its blocks move (see share_path()) */
+		pick_blocks(size, &b0, &nb);
+		f = rv_state(rv, "%s: %s of blocks %" PRIu64 "..%" PRIu64, kind,
+			     kind[1] == 'u' ?
+			     "fallocate UNSHARE_RANGE (old blocks then rewritten)" :
+			     "FIDEDUPERANGE from a copy", b0, b0 + nb - 1);
+		rv_change(rv, true, b0 * PAGE, nb * PAGE,
+			  "%s %" PRIu64 " %" PRIu64 " %" PRIu64,
+			  kind, ++*gen, b0 * PAGE, nb * PAGE);
 	} else if (!strcmp(kind, "cr")) {
 		f = rv_state(rv, "cr: FICLONE of a file of gen %" PRIu64,
 			     ++*gen);
