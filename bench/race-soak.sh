@@ -5,7 +5,8 @@
 # (default every path odp_read_check knows: write(2), stores through a
 # shared mapping, O_DIRECT, O_DIRECT RWF_NOWAIT, buffered RWF_NOWAIT +
 # fsync, Linux AIO, FICLONERANGE, copy_file_range, truncate down and up,
-# fallocate punch/zero/collapse, FICLONE of a whole file).  After every
+# fallocate punch/zero/collapse/insert, unshare, FIDEDUPERANGE, FICLONE
+# of a whole file).  After every
 # change the file goes back to disk and the CMB under traffic (sync, drop
 # caches), so the next change meets staged blocks the NIC maps.  Every
 # block of every READ is checked: one posted after a change returned must
@@ -18,7 +19,7 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 reads=${1:-1000000}
-kinds=${2:-cw,cm,co,cn,cb,ca,cf,cy,ct,cx,cp,cz,cc,cx,cr}
+kinds=${2:-cw,cm,co,cn,cb,ca,cf,cy,ct,cx,cp,cz,cc,ci,cu,ce,cx,cr}
 cd "$top" || exit 1
 [ -x build/tests/odp_read_check ] || make -f userland.mk >/dev/null || exit 1
 mkdir -p build/bench
