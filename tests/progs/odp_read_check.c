@@ -1719,7 +1719,14 @@ static void rv_sweep(struct revoke *rv)
 /* Read [off, off + len) first, in READs of up to 32 blocks. */
 static void rv_read_range(struct revoke *rv, uint64_t off, uint64_t len)
 {
-	uint64_t end = off + len < rv_limit(rv) ? off + len : rv_limit(rv);
+	/*
+	 * Whole blocks, as rv_check() compares them: a range ending at an
+	 * EOF inside a block reads that block to its end (zeros past EOF).
+	 */
+	uint64_t end = (off + len + PAGE - 1) & ~(PAGE - 1);
+
+	if (end > rv_limit(rv))
+		end = rv_limit(rv);
 
 	for (uint64_t o = off & ~(PAGE - 1); o < end; o += 32 * PAGE)
 		rv_post(rv, o, end - o < 32 * PAGE ? end - o : 32 * PAGE);
