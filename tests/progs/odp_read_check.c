@@ -369,9 +369,10 @@ static bool range_ok(uint64_t off, uint64_t len)
  * co/cn/cb/ca.  A write with RWF_NOWAIT fails with EAGAIN when it would
  * have to update the file's timestamps, so the timestamps are set just
  * before it and it is repeated until it goes through within one tick.
- * RWF_NOWAIT writes go block by block.  (A block shared by a reflink
- * takes no NOWAIT direct write: it would need copy-on-write; such a block
- * is unshared, which keeps its bytes, once plain retries do not help.)
+ * RWF_NOWAIT writes go block by block.  (A hole or a block shared by a
+ * reflink takes no NOWAIT direct write: it would need an allocation or
+ * copy-on-write; such a block is allocated or unshared, which keeps its
+ * bytes, once plain retries do not help.)
  * Returns 0 or -1 with errno set.
  */
 static int write_path(struct server *s, char path, const uint8_t *buf,
@@ -442,14 +443,18 @@ static int write_path(struct server *s, char path, const uint8_t *buf,
 						      POSIX_FADV_DONTNEED);
 				}
 				/*
-				 * A block shared by a reflink takes no NOWAIT
-				 * direct write (it needs copy-on-write): give
-				 * it blocks of its own, same bytes, first.
+				 * Nor does a block a NOWAIT direct write would
+				 * have to allocate (a hole: punched, truncated)
+				 * or to copy on write (shared by a reflink):
+				 * give it a block of its own, same bytes, first.
 				 */
-				if (path == 'n' && i % 64 == 63)
+				if (path == 'n' && i % 64 == 63) {
+					fallocate(s->wfd, FALLOC_FL_KEEP_SIZE,
+						  (off_t)(off + o), PAGE);
 					fallocate(s->wfd, FALLOC_FL_UNSHARE_RANGE |
 						  FALLOC_FL_KEEP_SIZE,
 						  (off_t)(off + o), PAGE);
+				}
 			}
 			if (n != (ssize_t)PAGE)
 				break;

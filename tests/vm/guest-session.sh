@@ -101,7 +101,7 @@ case_end() { # dir k rc
 }
 
 case_server() { # dir k
-	local d=$1 pid termed=0 rc
+	local d=$1 pid termed=0 killed=0 rc p
 	setsid bash -c "$(< "$d/server.cmd")" >> "$d/server.out" 2>&1 < /dev/null 9>&- &
 	pid=$!
 	: > "$d/server.up"
@@ -109,14 +109,31 @@ case_server() { # dir k
 		if [ $termed = 0 ] && { [ -f "$d/client.rc" ] || [ -f "$d/abort" ] || [ -f "$run/client.exited" ]; }; then
 			kill -TERM -- -"$pid" 2>/dev/null
 			termed=$SECONDS
-		elif [ $termed != 0 ] && [ $((SECONDS - termed)) -ge 10 ]; then
+		elif [ $termed != 0 ] && [ $((SECONDS - termed)) -ge 30 ]; then
+			# SIGKILL did not end it: stuck in the kernel. Say where,
+			# and leave it to restore(), which retires this VM.
+			{
+				echo "pair: server command still alive 20 s after SIGKILL:"
+				for p in /proc/[0-9]*; do
+					[ "$(cut -d' ' -f5 "$p/stat" 2>/dev/null)" = "$pid" ] || continue
+					echo "pair:   pid ${p#/proc/} state $(cut -d' ' -f3 "$p/stat") wchan $(cat "$p/wchan" 2>/dev/null): $(tr '\0' ' ' < "$p/cmdline")"
+					sed 's/^/pair:     /' "$p/stack" 2>/dev/null
+				done
+			} >> "$d/server.out"
+			break
+		elif [ $termed != 0 ] && [ $((SECONDS - termed)) -ge 10 ] && [ "$killed" = 0 ]; then
 			echo "pair: server command ignored SIGTERM for 10 s; killed" >> "$d/server.out"
 			kill -KILL -- -"$pid" 2>/dev/null
+			killed=1
 		fi
 		nap
 	done
-	wait "$pid" 2> /dev/null
-	rc=$?
+	if kill -0 "$pid" 2>/dev/null; then
+		rc=stuck
+	else
+		wait "$pid" 2> /dev/null
+		rc=$?
+	fi
 	[ $termed != 0 ] && [ $rc = 143 ] && rc=term
 	case_end "$d" "$2" "$rc"
 }
