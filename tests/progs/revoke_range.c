@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "advise_mr.h"
+#include "open_dev.h"
 
 #define STATS "/sys/class/infiniband_verbs/"
 #define PAGE 4096
@@ -176,7 +177,6 @@ static long long change(const char *kind, int fd, const char *dir, size_t pages,
 
 int main(int argc, char **argv)
 {
-	struct ibv_device **devs;
 	struct ibv_context *ctx = NULL;
 	struct ibv_pd *pd;
 	char path[4096];
@@ -189,16 +189,11 @@ int main(int argc, char **argv)
 	if (pages < 4 || pages > 65536)
 		return fprintf(stderr, "revoke_range: 4 <= PAGES <= 65536\n"), 2;
 	m = pages / 2;
-	devs = ibv_get_device_list(NULL);
-	for (int i = 0; devs && devs[i]; i++)
-		if (!strcmp(ibv_get_device_name(devs[i]), argv[1]))
-			ctx = ibv_open_device(devs[i]);
-	if (!ctx)
-		die("open device");
-	pd = ibv_alloc_pd(ctx);
-	if (!pd)
-		die("ibv_alloc_pd");
 	snprintf(path, sizeof(path), "%s/revoke_range.dat", argv[2]);
+	ctx = open_dev(argv[1]);
+	pd = ctx ? ibv_alloc_pd(ctx) : NULL;
+	if (!pd)
+		die(ctx ? "ibv_alloc_pd" : "open device");
 
 	for (int k = 4; k < argc; k++) {
 		const char *kind = argv[k];

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "advise_mr.h"
+#include "open_dev.h"
 
 #define STATS "/sys/class/infiniband_verbs/"
 
@@ -106,7 +107,6 @@ static double pct(double *v, int n, double p)
 
 int main(int argc, char **argv)
 {
-	struct ibv_device **devs;
 	struct ibv_context *ctx = NULL;
 	struct ibv_pd *pd;
 	char path[4096];
@@ -124,10 +124,7 @@ int main(int argc, char **argv)
 	if (rounds < 1 || size < 4096 || size % 4096)
 		return fprintf(stderr, "revoke_time: ROUNDS >= 1, SIZE a multiple of 4096\n"), 2;
 	pages = size / 4096;
-	devs = ibv_get_device_list(NULL);
-	for (int i = 0; devs && devs[i]; i++)
-		if (!strcmp(ibv_get_device_name(devs[i]), argv[1]))
-			ctx = ibv_open_device(devs[i]);
+	ctx = open_dev(argv[1]);
 	if (!ctx)
 		die("open device");
 	pd = ibv_alloc_pd(ctx);
