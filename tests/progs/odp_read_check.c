@@ -471,11 +471,6 @@ static int write_path(struct server *s, char path, const uint8_t *buf,
 }
 
 /*
- * Put generation @gen into [off, off + len) of the file by FICLONERANGE
- * (@path 'f') or copy_file_range(2) ('y') from a new file of that
- * generation.  Returns 0 or -1 with errno set.
- */
-/*
  * Changes of the block map that keep the data (cu, ce): the range moves to
  * other blocks, and its old blocks then belong to another file.
  *   cu  the range is cloned into a scratch file (now shared), unshared in
@@ -547,6 +542,11 @@ out:
 	return r;
 }
 
+/*
+ * Put generation @gen into [off, off + len) of the file by FICLONERANGE
+ * (@path 'f') or copy_file_range(2) ('y') from a new file of that
+ * generation.  Returns 0 or -1 with errno set.
+ */
 static int remap_path(struct server *s, char path, uint64_t gen,
 		      uint64_t off, uint64_t len)
 {

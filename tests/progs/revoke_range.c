@@ -37,9 +37,10 @@
 #include <unistd.h>
 
 #include "advise_mr.h"
+#include "cold_file.h"
+#include "odp_stat.h"
 #include "open_dev.h"
 
-#define STATS "/sys/class/infiniband_verbs/"
 #define PAGE 4096
 
 static void die(const char *what)
@@ -48,39 +49,13 @@ static void die(const char *what)
 	exit(1);
 }
 
-static long long read_stat(const char *name)
-{
-	char path[128], buf[32];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), STATS "%s", name);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		die(path);
-	n = pread(fd, buf, sizeof(buf) - 1, 0);
-	close(fd);
-	if (n <= 0)
-		die(path);
-	buf[n] = 0;
-	return atoll(buf);
-}
-
 /* A file of @pages pages of @fill, on disk, none of it in the page cache. */
 static int make_file(const char *path, size_t pages, int fill)
 {
-	static uint8_t buf[PAGE];
-	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	int fd = cold_file(path, pages * PAGE, fill);
 
 	if (fd < 0)
 		die(path);
-	memset(buf, fill, sizeof(buf));
-	for (size_t i = 0; i < pages; i++)
-		if (pwrite(fd, buf, PAGE, (off_t)(i * PAGE)) != PAGE)
-			die("pwrite");
-	if (fsync(fd))
-		die("fsync");
-	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 	return fd;
 }
 
@@ -210,13 +185,13 @@ int main(int argc, char **argv)
 		mr = ibv_reg_mr(pd, map, len, IBV_ACCESS_REMOTE_READ | IBV_ACCESS_ON_DEMAND);
 		if (!mr)
 			die("ibv_reg_mr (ODP)");
-		dev0 = read_stat("odp_pages_cmb");
+		dev0 = odp_stat("pages_cmb");
 		prefetch(pd, mr, map, len);
-		dev1 = read_stat("odp_pages_cmb");
+		dev1 = odp_stat("pages_cmb");
 
-		inv0 = read_stat("odp_pages_invalidated");
+		inv0 = odp_stat("pages_invalidated");
 		most = change(kind, fd, argv[2], pages, m);
-		inv = read_stat("odp_pages_invalidated") - inv0;
+		inv = odp_stat("pages_invalidated") - inv0;
 
 		/* the MR still covers the first @pages pages, whatever the size */
 		relen = !strcmp(kind, "truncate") || !strcmp(kind, "collapse") ? m * PAGE : len;

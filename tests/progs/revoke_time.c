@@ -25,9 +25,10 @@
 #include <unistd.h>
 
 #include "advise_mr.h"
+#include "cold_file.h"
+#include "odp_stat.h"
 #include "open_dev.h"
 
-#define STATS "/sys/class/infiniband_verbs/"
 
 static void die(const char *what)
 {
@@ -41,32 +42,6 @@ static double now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static long long read_stat_fd(int fd)
-{
-	char buf[32];
-	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
-
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	return atoll(buf);
-}
-
-static long long read_stat(const char *name)
-{
-	char path[128];
-	long long v;
-	int fd;
-
-	snprintf(path, sizeof(path), STATS "%s", name);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		die(path);
-	v = read_stat_fd(fd);
-	close(fd);
-	return v;
 }
 
 /* The poller: records when the invalidation counter reaches its target. */
@@ -83,7 +58,7 @@ static void *poller(void *arg)
 	(void)arg;
 	while (!atomic_load(&poll_state.stop)) {
 		if (atomic_load(&poll_state.armed) &&
-		    read_stat_fd(poll_state.fd) >= poll_state.target) {
+		    odp_stat_fd(poll_state.fd) >= poll_state.target) {
 			poll_state.when = now_us();
 			atomic_store(&poll_state.armed, 0);
 		}
@@ -115,7 +90,7 @@ int main(int argc, char **argv)
 	size_t size, pages;
 	long long cmb_total = 0;
 	pthread_t th;
-	static char buf[1 << 16];
+	char buf[128];
 
 	if (argc < 5)
 		return fprintf(stderr, "usage: revoke_time DEVICE DIR ROUNDS SIZE [--populate]\n"), 2;
@@ -133,7 +108,7 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/revoke_time.dat", argv[2]);
 	gone = calloc(rounds, sizeof(*gone));
 	ret = calloc(rounds, sizeof(*ret));
-	snprintf(buf, sizeof(buf), STATS "odp_pages_invalidated");
+	snprintf(buf, sizeof(buf), ODP_STATS "odp_pages_invalidated");
 	poll_state.fd = open(buf, O_RDONLY);
 	if (poll_state.fd < 0)
 		die(buf);
@@ -148,17 +123,9 @@ int main(int argc, char **argv)
 		int fd, err;
 
 		/* a written, synced file with nothing of it in the page cache */
-		fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+		fd = cold_file(path, size, 0x5a ^ r);
 		if (fd < 0)
 			die(path);
-		memset(buf, 0x5a ^ r, sizeof(buf));
-		for (size_t off = 0; off < size; off += sizeof(buf))
-			if (pwrite(fd, buf, sizeof(buf) < size - off ? sizeof(buf) : size - off,
-				   (off_t)off) < 0)
-				die("pwrite");
-		if (fsync(fd))
-			die("fsync");
-		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 		map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
 		if (map == MAP_FAILED)
 			die("mmap");
@@ -167,7 +134,7 @@ int main(int argc, char **argv)
 		mr = ibv_reg_mr(pd, map, size, IBV_ACCESS_REMOTE_READ | IBV_ACCESS_ON_DEMAND);
 		if (!mr)
 			die("ibv_reg_mr (ODP)");
-		cmb0 = read_stat("odp_pages_cmb");
+		cmb0 = odp_stat("pages_cmb");
 		sge = (struct ibv_sge){ .addr = (uintptr_t)map, .length = (uint32_t)size,
 					.lkey = mr->lkey };
 		err = nicfile_advise_mr(pd, IBV_ADVISE_MR_ADVICE_PREFETCH,
@@ -176,10 +143,10 @@ int main(int argc, char **argv)
 			errno = err;
 			die("advise_mr prefetch");
 		}
-		cmb1 = read_stat("odp_pages_cmb");
+		cmb1 = odp_stat("pages_cmb");
 		cmb_total += cmb1 - cmb0;
 
-		inv0 = read_stat("odp_pages_invalidated");
+		inv0 = odp_stat("pages_invalidated");
 		poll_state.target = inv0 + (long long)pages;
 		poll_state.when = 0;
 		atomic_store(&poll_state.armed, 1);
